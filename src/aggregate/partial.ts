@@ -1,0 +1,177 @@
+import type { MetricType } from '../protocol/metric-type.js';
+import { createSketch, type QuantileSketch } from './sketch.js';
+
+/**
+ * Mergeable per-type aggregates of one 5-second interval. `merge` is
+ * associative and commutative, so a minute is the merge of its partials in
+ * any order and a client's pre-aggregated partial merges like any other.
+ * Each class keeps one fixed shape for V8.
+ */
+export type Partial = CounterPartial | TimerPartial | GaugePartial | SetPartial;
+
+export class CounterPartial {
+  readonly type = 'counter';
+  /** Rate-adjusted number of increments (Σ 1/rate). */
+  count = 0;
+  /** Rate-adjusted sum of increments (Σ value/rate). */
+  sum = 0;
+
+  add(value: number, rate: number): void {
+    this.count += 1 / rate;
+    this.sum += value / rate;
+  }
+
+  merge(other: CounterPartial): void {
+    this.count += other.count;
+    this.sum += other.sum;
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.sum = 0;
+  }
+}
+
+export class TimerPartial {
+  readonly type = 'timer';
+  /** Rate-adjusted sample count (Σ 1/rate), as Etsy's `count`. */
+  count = 0;
+  /** Raw number of values recorded; the mean is sum / samples. */
+  samples = 0;
+  sum = 0;
+  sumSquares = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+  /** Created on the first value, so idle timers cost no sketch. */
+  sketch: QuantileSketch | null = null;
+
+  add(value: number, rate: number): void {
+    this.count += 1 / rate;
+    this.samples++;
+    this.sum += value;
+    this.sumSquares += value * value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    (this.sketch ??= createSketch()).accept(value);
+  }
+
+  merge(other: TimerPartial): void {
+    this.count += other.count;
+    this.samples += other.samples;
+    this.sum += other.sum;
+    this.sumSquares += other.sumSquares;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+    if (other.sketch !== null) (this.sketch ??= createSketch()).merge(other.sketch);
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.samples = 0;
+    this.sum = 0;
+    this.sumSquares = 0;
+    this.min = Number.POSITIVE_INFINITY;
+    this.max = Number.NEGATIVE_INFINITY;
+    this.sketch = null;
+  }
+}
+
+export class GaugePartial {
+  readonly type = 'gauge';
+  /** Number of updates. */
+  count = 0;
+  /** Sum of the values the gauge took, for its average. */
+  sum = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+  last = 0;
+  /**
+   * When `last` was set (the start of its interval, ms). Merging keeps the
+   * later `last`; on a tie the larger value, so the result is order-free.
+   */
+  lastAtMs = Number.NEGATIVE_INFINITY;
+
+  /** Records the value the gauge took (deltas are resolved by the series). */
+  add(value: number, atMs: number): void {
+    this.count++;
+    this.sum += value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    this.last = value;
+    this.lastAtMs = atMs;
+  }
+
+  merge(other: GaugePartial): void {
+    if (other.count === 0) return;
+    this.count += other.count;
+    this.sum += other.sum;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+    if (other.lastAtMs > this.lastAtMs || (other.lastAtMs === this.lastAtMs && other.last > this.last)) {
+      this.last = other.last;
+      this.lastAtMs = other.lastAtMs;
+    }
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.sum = 0;
+    this.min = Number.POSITIVE_INFINITY;
+    this.max = Number.NEGATIVE_INFINITY;
+    this.last = 0;
+    this.lastAtMs = Number.NEGATIVE_INFINITY;
+  }
+}
+
+export class SetPartial {
+  readonly type = 'set';
+  /** Number of adds (sample rates do not apply to sets). */
+  count = 0;
+  readonly members = new Set<string>();
+
+  add(member: string): void {
+    this.count++;
+    this.members.add(member);
+  }
+
+  merge(other: SetPartial): void {
+    this.count += other.count;
+    for (const member of other.members) this.members.add(member);
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.members.clear();
+  }
+}
+
+export function createPartial(type: MetricType): Partial {
+  switch (type) {
+    case 'counter':
+      return new CounterPartial();
+    case 'timer':
+      return new TimerPartial();
+    case 'gauge':
+      return new GaugePartial();
+    case 'set':
+      return new SetPartial();
+  }
+}
+
+/** Merges `source` into `target`; both must be of the same type. */
+export function mergePartial(target: Partial, source: Partial): void {
+  switch (target.type) {
+    case 'counter':
+      target.merge(source as CounterPartial);
+      return;
+    case 'timer':
+      target.merge(source as TimerPartial);
+      return;
+    case 'gauge':
+      target.merge(source as GaugePartial);
+      return;
+    case 'set':
+      target.merge(source as SetPartial);
+      return;
+  }
+}

@@ -1,0 +1,116 @@
+import { PARTIAL_INTERVAL_MS, type MetricType } from '../protocol/metric-type.js';
+import type { Sample } from '../ingest/parser.js';
+import type { CounterPartial, GaugePartial, SetPartial, TimerPartial } from './partial.js';
+import { Series } from './series.js';
+
+export interface RegistryOptions {
+  /** Samples that would create a series beyond this many are dropped and counted. */
+  maxSeries: number;
+}
+
+/**
+ * All live series, one map per type keyed by `name` or `name\ntags` (a name
+ * never contains a newline). `add` is the hot path: one map lookup and one
+ * partial update, no clock read. Time moves only through `advance`, which the
+ * flush scheduler calls on each aligned 5-second tick.
+ */
+export class Registry {
+  readonly #options: RegistryOptions;
+  readonly #byType: Record<MetricType, Map<string, Series>> = {
+    counter: new Map(),
+    timer: new Map(),
+    gauge: new Map(),
+    set: new Map(),
+  };
+  #size = 0;
+  #currentIntervalMs: number;
+  /** Samples refused because the series cap was reached (cumulative). */
+  seriesDropped = 0;
+
+  constructor(options: RegistryOptions, nowMs: number) {
+    this.#options = options;
+    this.#currentIntervalMs = intervalStart(nowMs);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get currentIntervalMs(): number {
+    return this.#currentIntervalMs;
+  }
+
+  /** Moves the current interval forward to the one containing `nowMs`; never backward. */
+  advance(nowMs: number): void {
+    const start = intervalStart(nowMs);
+    if (start > this.#currentIntervalMs) this.#currentIntervalMs = start;
+  }
+
+  /** Adds one parsed sample (copied; the parser reuses the object). False when dropped. */
+  add(sample: Sample): boolean {
+    const map = this.#byType[sample.type];
+    const key = sample.tags === '' ? sample.name : `${sample.name}\n${sample.tags}`;
+    let series = map.get(key);
+    const now = this.#currentIntervalMs;
+    if (series === undefined) {
+      if (this.#size >= this.#options.maxSeries) {
+        this.seriesDropped++;
+        return false;
+      }
+      series = new Series(sample.type, sample.name, sample.tags, now);
+      map.set(key, series);
+      this.#size++;
+    }
+    series.lastSampleMs = now;
+    const partial = series.partialAt(now);
+    switch (sample.type) {
+      case 'counter':
+        (partial as CounterPartial).add(sample.value, sample.rate);
+        break;
+      case 'timer':
+        (partial as TimerPartial).add(sample.value, sample.rate);
+        break;
+      case 'gauge': {
+        const value = sample.gaugeDelta && series.hasGaugeValue ? series.gaugeValue + sample.value : sample.value;
+        series.gaugeValue = value;
+        series.hasGaugeValue = true;
+        (partial as GaugePartial).add(value, now);
+        break;
+      }
+      case 'set':
+        (partial as SetPartial).add(sample.member);
+        break;
+    }
+    return true;
+  }
+
+  *series(type?: MetricType): IterableIterator<Series> {
+    if (type !== undefined) {
+      yield* this.#byType[type].values();
+      return;
+    }
+    for (const map of Object.values(this.#byType)) yield* map.values();
+  }
+
+  /**
+   * Removes series whose newest sample is in an interval before `beforeMs`.
+   * The caller must have flushed every minute before `beforeMs` first.
+   */
+  evictIdle(beforeMs: number): number {
+    let evicted = 0;
+    for (const map of Object.values(this.#byType)) {
+      for (const [key, series] of map) {
+        if (series.lastSampleMs < beforeMs) {
+          map.delete(key);
+          evicted++;
+        }
+      }
+    }
+    this.#size -= evicted;
+    return evicted;
+  }
+}
+
+export function intervalStart(ms: number): number {
+  return ms - (((ms % PARTIAL_INTERVAL_MS) + PARTIAL_INTERVAL_MS) % PARTIAL_INTERVAL_MS);
+}

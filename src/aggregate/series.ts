@@ -1,0 +1,57 @@
+import { PARTIAL_INTERVAL_MS, PARTIALS_PER_MINUTE, type MetricType } from '../protocol/metric-type.js';
+import { createPartial, type Partial } from './partial.js';
+
+/**
+ * One series (type, name, canonical tags) in memory: a ring of twelve 5-second
+ * partials indexed by wall-clock interval. The slot of the current interval
+ * is the "current partial"; the other eleven are the sealed ones, which serve
+ * the moving averages and, at the minute boundary, the minute aggregate. A
+ * slot is cleared lazily when its interval comes round again, a minute after
+ * it was flushed, so sealing costs nothing per series.
+ */
+export class Series {
+  readonly type: MetricType;
+  readonly name: string;
+  readonly tags: string;
+  readonly slots: Partial[];
+  /** Interval start (ms) of the data in each slot; NaN for a never-used slot. */
+  readonly slotStartMs: Float64Array;
+  /** A gauge's current value, which `+N`/`-N` samples change. */
+  gaugeValue = 0;
+  hasGaugeValue = false;
+  /** Interval start (ms) of the newest sample, for idle eviction. */
+  lastSampleMs: number;
+
+  constructor(type: MetricType, name: string, tags: string, nowIntervalMs: number) {
+    this.type = type;
+    this.name = name;
+    this.tags = tags;
+    this.slots = [];
+    for (let i = 0; i < PARTIALS_PER_MINUTE; i++) this.slots.push(createPartial(type));
+    this.slotStartMs = new Float64Array(PARTIALS_PER_MINUTE).fill(Number.NaN);
+    this.lastSampleMs = nowIntervalMs;
+  }
+
+  /** The partial for the interval starting at `intervalStartMs`, cleared if it held an older interval. */
+  partialAt(intervalStartMs: number): Partial {
+    const index = slotIndex(intervalStartMs);
+    const partial = this.slots[index] as Partial;
+    if (this.slotStartMs[index] !== intervalStartMs) {
+      partial.reset();
+      this.slotStartMs[index] = intervalStartMs;
+    }
+    return partial;
+  }
+
+  /** Calls `visit` for every slot whose interval starts in [fromMs, toMs). */
+  forEachPartial(fromMs: number, toMs: number, visit: (partial: Partial) => void): void {
+    for (let i = 0; i < PARTIALS_PER_MINUTE; i++) {
+      const startMs = this.slotStartMs[i] as number;
+      if (startMs >= fromMs && startMs < toMs) visit(this.slots[i] as Partial);
+    }
+  }
+}
+
+export function slotIndex(intervalStartMs: number): number {
+  return Math.floor(intervalStartMs / PARTIAL_INTERVAL_MS) % PARTIALS_PER_MINUTE;
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { Value } from '@sinclair/typebox/value';
+import { DattssError } from '../errors.js';
+import {
+  CONFIG_FILE_ENV,
+  CONFIG_KEYS,
+  configDefaults,
+  describeExpected,
+  envName,
+  flagName,
+  optionSchema,
+  type Config,
+  type ConfigKey,
+} from './schema.js';
+
+export interface ConfigSources {
+  /** Path of a JSON config file, if any. */
+  file?: string | undefined;
+  /** The environment; only `DATTSS_*` variables are read. */
+  env?: Record<string, string | undefined>;
+  /** Command-line values by config key (strings as typed, booleans for switches). */
+  flags?: Partial<Record<ConfigKey, string | boolean>>;
+}
+
+/**
+ * Builds the configuration: defaults < file < `DATTSS_*` env < flags. Every
+ * problem in every source is collected and thrown at once as one
+ * DATTSS_CONFIG_INVALID error (its `problems` list one line each, naming the
+ * key and where the value came from). The result is frozen.
+ */
+export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
+  const problems: string[] = [];
+  const merged: Record<string, unknown> = configDefaults();
+  const origin = new Map<string, string>();
+
+  if (sources.file !== undefined) {
+    for (const [key, value] of Object.entries(readConfigFile(sources.file))) {
+      if (key.startsWith('//')) continue; // comment keys, as in config/example.json
+      if (!isKey(key)) {
+        problems.push(`unknown key "${key}" in ${sources.file}${hint(key, CONFIG_KEYS)}`);
+        continue;
+      }
+      merged[key] = value;
+      origin.set(key, `${sources.file}`);
+    }
+  }
+
+  const envNames = new Map(CONFIG_KEYS.map((key) => [envName(key), key]));
+  for (const [name, text] of Object.entries(sources.env ?? {})) {
+    if (!name.startsWith('DATTSS_') || name === CONFIG_FILE_ENV || text === undefined) continue;
+    const key = envNames.get(name);
+    if (key === undefined) {
+      problems.push(`unknown environment variable ${name}${hint(name, [...envNames.keys(), CONFIG_FILE_ENV])}`);
+      continue;
+    }
+    applyText(key, text, name);
+  }
+
+  for (const [key, value] of Object.entries(sources.flags ?? {}) as [ConfigKey, string | boolean | undefined][]) {
+    if (value === undefined) continue;
+    if (typeof value === 'boolean') {
+      merged[key] = value;
+      origin.set(key, flagName(key));
+    } else {
+      applyText(key, value, flagName(key));
+    }
+  }
+
+  for (const key of CONFIG_KEYS) {
+    if (!Value.Check(optionSchema(key), merged[key])) {
+      problems.push(`${key}${from(key)}: expected ${describeExpected(key)}, got ${JSON.stringify(merged[key])}`);
+    }
+  }
+  if (problems.length > 0) {
+    const error = new DattssError('DATTSS_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    throw Object.assign(error, { problems });
+  }
+  return Object.freeze(merged as Config);
+
+  function from(key: string): string {
+    const source = origin.get(key);
+    return source === undefined ? '' : ` (from ${source})`;
+  }
+
+  /** Converts text from the environment or a flag to the option's type. */
+  function applyText(key: ConfigKey, text: string, source: string): void {
+    origin.set(key, source);
+    const schema = optionSchema(key);
+    const trimmed = text.trim();
+    if (schema.type === 'integer') {
+      merged[key] = /^[+-]?\d+$/.test(trimmed) ? Number(trimmed) : text;
+    } else if (schema.type === 'boolean') {
+      const lower = trimmed.toLowerCase();
+      merged[key] = ['true', '1', 'yes', 'on'].includes(lower) ? true : ['false', '0', 'no', 'off'].includes(lower) ? false : text;
+    } else {
+      merged[key] = text;
+    }
+  }
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new DattssError('DATTSS_CONFIG_FILE', `cannot read the config file ${file}: ${(cause as Error).message}`, { cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new DattssError('DATTSS_CONFIG_FILE', `the config file ${file} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new DattssError('DATTSS_CONFIG_FILE', `the config file ${file} must hold a JSON object of options`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function isKey(key: string): key is ConfigKey {
+  return (CONFIG_KEYS as string[]).includes(key);
+}
+
+/** ` (did you mean "port"?)` for a near miss, else ''. */
+export function hint(given: string, candidates: readonly string[]): string {
+  let best = '';
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(given.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(given.length / 4)) ? ` (did you mean "${best}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}

@@ -1,0 +1,144 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/**
+ * The single source of truth for configuration: type, default, bounds and
+ * documentation of every option. The CLI flags (`--kebab-case`), the
+ * environment variables (`DATTSS_SNAKE_CASE`), config/default.json and
+ * docs/configuration.md all follow from it, and tests hold them to it.
+ */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({
+      minLength: 1,
+      default: '127.0.0.1',
+      description: 'Address the UDP listener binds; an IPv6 address such as ::1 or :: makes it an IPv6 socket.',
+    }),
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 8125,
+      description: 'UDP port for statsd lines; 0 binds an ephemeral port (logged in the "listening" line).',
+    }),
+    udpRecvBufferBytes: Type.Integer({
+      minimum: 0,
+      maximum: 2147483647,
+      default: 8388608,
+      description:
+        'Receive buffer to request for the UDP socket (SO_RCVBUF), so bursts and flushes do not overflow it; the kernel caps it at net.core.rmem_max and the granted size is logged. 0 keeps the kernel default.',
+    }),
+    db: Type.String({
+      minLength: 1,
+      default: './data/dattss.db',
+      description: 'SQLite database file; its directory is created if missing.',
+    }),
+    dbBusyTimeoutMs: Type.Integer({
+      minimum: 0,
+      maximum: 600000,
+      default: 5000,
+      description: 'How long a write waits for a lock held by another connection before the flush fails.',
+    }),
+    logLevel: Type.Union(
+      LOG_LEVELS.map((level) => Type.Literal(level)),
+      { default: 'info', description: 'Lowest level logged: fatal, error, warn, info, debug, trace or silent.' },
+    ),
+    pretty: Type.Boolean({
+      default: false,
+      description: 'Human-readable logs instead of JSON lines (needs the pino-pretty dev dependency).',
+    }),
+    metricsPrefix: Type.String({
+      maxLength: 100,
+      default: 'dattss.',
+      description: "Name prefix of the daemon's own metrics (dattss.packets_received, ...).",
+    }),
+    maxSeries: Type.Integer({
+      minimum: 1,
+      maximum: 100000000,
+      default: 100000,
+      description: 'Most live series kept in memory; samples that would create another are dropped and counted in series_dropped.',
+    }),
+    seriesIdleSec: Type.Integer({
+      minimum: 60,
+      maximum: 31536000,
+      default: 600,
+      description: 'A series with no sample for this long is evicted from memory (after its data is flushed).',
+    }),
+    sanitizeNames: Type.Boolean({
+      default: true,
+      description: "Etsy statsd's name sanitizer: whitespace becomes _, / becomes -, other characters outside [A-Za-z0-9_.-] are dropped.",
+    }),
+    maxNameLength: Type.Integer({
+      minimum: 1,
+      maximum: 10000,
+      default: 250,
+      description: 'Longest accepted metric name (and set member), in bytes; longer lines are bad lines.',
+    }),
+    maxTagsPerLine: Type.Integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 32,
+      description: 'Most tags accepted on one line; a line with more is a bad line.',
+    }),
+    maxTagLength: Type.Integer({
+      minimum: 1,
+      maximum: 10000,
+      default: 200,
+      description: 'Longest accepted tag (key:value), in bytes; a line with a longer one is a bad line.',
+    }),
+    badLineLogsPerMinute: Type.Integer({
+      minimum: 0,
+      maximum: 100000,
+      default: 10,
+      description: 'Most bad lines logged (at warn, with the line) per minute; the rest are only counted.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ConfigKey = keyof Config;
+
+export const CONFIG_KEYS = Object.keys(ConfigSchema.properties) as ConfigKey[];
+
+export function optionSchema(key: ConfigKey): TSchema {
+  return ConfigSchema.properties[key];
+}
+
+/** Every option's default, from the schema. */
+export function configDefaults(): Config {
+  const defaults: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) defaults[key] = optionSchema(key).default;
+  return defaults as Config;
+}
+
+/** `maxSeries` → `--max-series`. */
+export function flagName(key: ConfigKey): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** `maxSeries` → `DATTSS_MAX_SERIES`. */
+export function envName(key: ConfigKey): string {
+  return `DATTSS_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** The environment variable naming the config file; not an option itself. */
+export const CONFIG_FILE_ENV = 'DATTSS_CONFIG';
+
+/** The expected value in words, for error messages and --help. */
+export function describeExpected(key: ConfigKey): string {
+  const schema = optionSchema(key);
+  if (Array.isArray(schema.anyOf)) return `one of ${(schema.anyOf as TSchema[]).map((s) => String(s.const)).join(', ')}`;
+  switch (schema.type) {
+    case 'integer':
+      return `an integer from ${schema.minimum as number} to ${schema.maximum as number}`;
+    case 'boolean':
+      return 'true or false';
+    default: {
+      const min = (schema.minLength as number | undefined) ?? 0;
+      const max = schema.maxLength as number | undefined;
+      if (max !== undefined) return `a string of at most ${max} characters`;
+      return min > 0 ? 'a non-empty string' : 'a string';
+    }
+  }
+}

@@ -1,0 +1,173 @@
+import { performance } from 'node:perf_hooks';
+import { liveView, type LiveSeries } from './aggregate/moving-average.js';
+import { Registry } from './aggregate/registry.js';
+import type { Config } from './config/schema.js';
+import { DattssError } from './errors.js';
+import { systemClock, type Clock } from './flush/clock.js';
+import { Flusher, minuteStart } from './flush/flusher.js';
+import { AlignedScheduler } from './flush/scheduler.js';
+import { BadLineLog } from './ingest/bad-line-log.js';
+import { LineParser, type ParseSink } from './ingest/parser.js';
+import { UdpListener, type UdpAddress } from './ingest/udp.js';
+import { createLogger, type Logger } from './log.js';
+import type { MetricType } from './protocol/metric-type.js';
+import { PARTIAL_INTERVAL_MS } from './protocol/metric-type.js';
+import { SelfMetrics } from './self-metrics.js';
+import { SqliteStore } from './store/sqlite-store.js';
+
+export interface DaemonOptions {
+  /** Defaults to the system clock; tests pass a fake one. */
+  clock?: Clock;
+  /** Defaults to a pino logger built from `config.logLevel` and `config.pretty`. */
+  logger?: Logger;
+}
+
+export interface DaemonAddresses {
+  udp: UdpAddress;
+}
+
+export interface LiveFilter {
+  type?: MetricType;
+  /** Exact name. */
+  name?: string;
+}
+
+export interface DaemonStats {
+  packetsReceived: number;
+  linesReceived: number;
+  badLines: number;
+  seriesDropped: number;
+  seriesLive: number;
+  flushErrors: number;
+  lastFlushDurationMs: number;
+}
+
+export interface Daemon {
+  readonly config: Readonly<Config>;
+  /** Opens the store and binds the listeners; resolves with the bound addresses. */
+  start(): Promise<DaemonAddresses>;
+  /**
+   * Stops receiving, writes everything received (the unfinished minute
+   * merged into its row) and closes the store.
+   */
+  stop(): Promise<void>;
+  /** Current values and 1-minute moving averages of the live series. */
+  live(filter?: LiveFilter): LiveSeries[];
+  stats(): DaemonStats;
+}
+
+/** The composition root: builds every component from the config and wires them. */
+export function createDaemon(config: Readonly<Config>, options: DaemonOptions = {}): Daemon {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel, pretty: config.pretty });
+  const selfMetrics = new SelfMetrics(config.metricsPrefix);
+  const registry = new Registry({ maxSeries: config.maxSeries }, clock.now());
+  const parser = new LineParser({
+    sanitizeNames: config.sanitizeNames,
+    maxNameLength: config.maxNameLength,
+    maxTagsPerLine: config.maxTagsPerLine,
+    maxTagLength: config.maxTagLength,
+  });
+  const badLineLog = new BadLineLog(logger.child({ component: 'parser' }), config.badLineLogsPerMinute);
+  const sink: ParseSink = {
+    sample: (sample) => registry.add(sample),
+    badLine: (reason, buf, start, end) => {
+      selfMetrics.badLines++;
+      badLineLog.report(reason, buf, start, end);
+    },
+  };
+  const onPacket = (packet: Buffer): void => {
+    selfMetrics.packetsReceived++;
+    selfMetrics.linesReceived += parser.parse(packet, sink);
+  };
+  const udp = new UdpListener({
+    host: config.host,
+    port: config.port,
+    recvBufferBytes: config.udpRecvBufferBytes,
+    onPacket,
+    logger: logger.child({ component: 'udp' }),
+  });
+
+  let store: SqliteStore | undefined;
+  let flusher: Flusher | undefined;
+  let scheduler: AlignedScheduler | undefined;
+  let state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+
+  return {
+    config,
+
+    async start() {
+      if (state !== 'new') throw new DattssError('DATTSS_DAEMON_STATE', `start() called on a ${state} daemon`);
+      state = 'starting';
+      store = new SqliteStore({ path: config.db, busyTimeoutMs: config.dbBusyTimeoutMs });
+      const activeFlusher = new Flusher({
+        registry,
+        sink: store,
+        selfMetrics,
+        logger: logger.child({ component: 'flush' }),
+        seriesIdleMs: config.seriesIdleSec * 1000,
+        elapsedMs: () => performance.now(),
+      });
+      flusher = activeFlusher;
+      let minute = minuteStart(clock.now());
+      scheduler = new AlignedScheduler(clock, PARTIAL_INTERVAL_MS, (nowMs) => {
+        activeFlusher.tick(nowMs);
+        if (minuteStart(nowMs) !== minute) {
+          minute = minuteStart(nowMs);
+          badLineLog.rollover();
+        }
+      });
+      let udpAddress: UdpAddress;
+      try {
+        udpAddress = await udp.start();
+      } catch (error) {
+        store.close();
+        state = 'stopped';
+        throw error;
+      }
+      scheduler.start();
+      state = 'running';
+      logger.info(
+        {
+          udp: { address: udpAddress.address, port: udpAddress.port, family: udpAddress.family },
+          recvBufferBytes: { requested: config.udpRecvBufferBytes, granted: udpAddress.recvBufferBytes },
+          db: config.db,
+        },
+        'listening',
+      );
+      return { udp: udpAddress };
+    },
+
+    async stop() {
+      if (state !== 'running') return;
+      state = 'stopped';
+      await udp.stop();
+      scheduler?.stop();
+      flusher?.close(clock.now());
+      store?.close();
+      logger.info(stats(), 'stopped');
+    },
+
+    live(filter = {}) {
+      const views: LiveSeries[] = [];
+      for (const series of registry.series(filter.type)) {
+        if (filter.name === undefined || series.name === filter.name) views.push(liveView(series, registry.currentIntervalMs));
+      }
+      return views;
+    },
+
+    stats,
+  };
+
+  function stats(): DaemonStats {
+    return {
+      packetsReceived: selfMetrics.packetsReceived,
+      linesReceived: selfMetrics.linesReceived,
+      badLines: selfMetrics.badLines,
+      seriesDropped: registry.seriesDropped,
+      seriesLive: registry.size,
+      flushErrors: selfMetrics.flushErrors,
+      lastFlushDurationMs: selfMetrics.lastFlushDurationMs,
+    };
+  }
+}

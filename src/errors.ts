@@ -1,0 +1,25 @@
+/**
+ * Every error dattss raises on purpose carries a stable `code`, listed with its
+ * remedy in docs/errors.md (fastify's lib/errors.js is the model).
+ */
+export const ERROR_CODES = {
+  DATTSS_CONFIG_INVALID: 'The configuration has invalid or unknown keys',
+  DATTSS_CONFIG_FILE: 'The configuration file cannot be read or is not JSON',
+  DATTSS_LISTEN_FAILED: 'A listener could not bind its address',
+  DATTSS_STORE_OPEN: 'The SQLite database cannot be opened or migrated',
+  DATTSS_STORE_WRITE: 'A minute flush could not be written to SQLite',
+  DATTSS_PRETTY_UNAVAILABLE: 'Pretty logs were requested but pino-pretty is not installed',
+  DATTSS_DAEMON_STATE: 'A daemon method was called in the wrong lifecycle state',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class DattssError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DattssError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,103 @@
+import type { MinuteAggregate } from '../aggregate/summarize.js';
+import { summarizeMinute } from '../aggregate/summarize.js';
+import type { Registry } from '../aggregate/registry.js';
+import { MINUTE_MS } from '../protocol/metric-type.js';
+import type { Logger } from '../log.js';
+import type { SelfMetrics } from '../self-metrics.js';
+
+/** Where finished minutes go; the SQLite store in the daemon, anything in tests. */
+export interface MinuteSink {
+  /** Writes (merging into existing rows) all rows of one minute, atomically. */
+  writeMinute(rows: MinuteAggregate[]): void;
+}
+
+export interface FlusherOptions {
+  registry: Registry;
+  sink: MinuteSink;
+  selfMetrics: SelfMetrics;
+  logger: Logger;
+  /** Series with no sample for this long are evicted after a flush. */
+  seriesIdleMs: number;
+  /** Monotonic milliseconds, to time a flush. */
+  elapsedMs: () => number;
+}
+
+/**
+ * Turns the registry's partials into minute rows. On every tick it moves the
+ * registry's current interval forward and flushes each minute that has ended
+ * and may hold data, in order, so a late or skipped tick loses nothing.
+ */
+export class Flusher {
+  readonly #options: FlusherOptions;
+  /** Every minute before this one (start, ms) has been written. */
+  #flushedBeforeMs: number;
+  #closed = false;
+
+  constructor(options: FlusherOptions) {
+    this.#options = options;
+    this.#flushedBeforeMs = minuteStart(options.registry.currentIntervalMs);
+  }
+
+  /** Called by the aligned 5-second scheduler. */
+  tick(nowMs: number): void {
+    if (this.#closed) return;
+    const registry = this.#options.registry;
+    const lastDataMinute = minuteStart(registry.currentIntervalMs);
+    registry.advance(nowMs);
+    const currentMinute = minuteStart(registry.currentIntervalMs);
+    if (currentMinute <= this.#flushedBeforeMs) return;
+    // Only minutes up to the previous current interval can hold samples: after a
+    // forward clock jump the minutes in between are empty and are skipped.
+    for (let minute = this.#flushedBeforeMs; minute <= lastDataMinute && minute < currentMinute; minute += MINUTE_MS) {
+      this.#flushMinute(minute);
+    }
+    this.#flushedBeforeMs = currentMinute;
+    const evicted = registry.evictIdle(currentMinute - this.#options.seriesIdleMs);
+    if (evicted > 0) this.#options.logger.debug({ evicted, series: registry.size }, 'evicted idle series');
+  }
+
+  /**
+   * Flushes everything still in memory, the current unfinished minute
+   * included (its row merges with any later write of the same minute), and
+   * stops. Used on shutdown.
+   */
+  close(nowMs: number): void {
+    if (this.#closed) return;
+    this.tick(nowMs);
+    this.#flushMinute(this.#flushedBeforeMs);
+    this.#closed = true;
+  }
+
+  #flushMinute(minuteStartMs: number): void {
+    const { registry, sink, selfMetrics, logger } = this.#options;
+    const startedMs = this.#options.elapsedMs();
+    const rows: MinuteAggregate[] = [];
+    for (const series of registry.series()) {
+      const row = summarizeMinute(series, minuteStartMs);
+      if (row !== null) rows.push(row);
+    }
+    const userRows = rows.length;
+    rows.push(...selfMetrics.drainMinute(minuteStartMs, registry));
+    try {
+      sink.writeMinute(rows);
+    } catch (error) {
+      selfMetrics.flushErrors++;
+      logger.error({ err: error, minute: new Date(minuteStartMs).toISOString(), rows: rows.length }, 'minute flush failed');
+      return;
+    }
+    const durationMs = this.#options.elapsedMs() - startedMs;
+    selfMetrics.lastFlushDurationMs = durationMs;
+    logger.info(
+      { minute: new Date(minuteStartMs).toISOString(), series: userRows, rows: rows.length, durationMs: round3(durationMs) },
+      'flushed minute',
+    );
+  }
+}
+
+export function minuteStart(ms: number): number {
+  return ms - (((ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
