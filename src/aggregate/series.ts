@@ -2,13 +2,17 @@ import { PARTIAL_INTERVAL_MS, PARTIALS_PER_MINUTE, type MetricType } from '../pr
 import { createPartial, type Partial } from './partial.js';
 
 /**
- * One series (type, name, canonical tags) in memory: a ring of twelve 5-second
- * partials indexed by wall-clock interval. The slot of the current interval
- * is the "current partial"; the other eleven are the sealed ones, which serve
- * the moving averages and, at the minute boundary, the minute aggregate. A
- * slot is cleared lazily when its interval comes round again, a minute after
- * it was flushed, so sealing costs nothing per series.
+ * One series (type, name, canonical tags) in memory: a ring of thirteen
+ * 5-second partials indexed by wall-clock interval. The slot of the current
+ * interval is the "current partial"; the other twelve are the sealed ones —
+ * the last full minute — which serve the moving averages and, at the minute
+ * boundary, the minute aggregate. A slot is cleared lazily when its interval
+ * comes round again, 65 s later and so after its minute was flushed; sealing
+ * costs nothing per series.
  */
+/** Twelve sealed partials plus the current one. */
+export const RING_SLOTS = PARTIALS_PER_MINUTE + 1;
+
 export class Series {
   readonly type: MetricType;
   readonly name: string;
@@ -27,8 +31,8 @@ export class Series {
     this.name = name;
     this.tags = tags;
     this.slots = [];
-    for (let i = 0; i < PARTIALS_PER_MINUTE; i++) this.slots.push(createPartial(type));
-    this.slotStartMs = new Float64Array(PARTIALS_PER_MINUTE).fill(Number.NaN);
+    for (let i = 0; i < RING_SLOTS; i++) this.slots.push(createPartial(type));
+    this.slotStartMs = new Float64Array(RING_SLOTS).fill(Number.NaN);
     this.lastSampleMs = nowIntervalMs;
   }
 
@@ -45,7 +49,7 @@ export class Series {
 
   /** Calls `visit` for every slot whose interval starts in [fromMs, toMs). */
   forEachPartial(fromMs: number, toMs: number, visit: (partial: Partial) => void): void {
-    for (let i = 0; i < PARTIALS_PER_MINUTE; i++) {
+    for (let i = 0; i < RING_SLOTS; i++) {
       const startMs = this.slotStartMs[i] as number;
       if (startMs >= fromMs && startMs < toMs) visit(this.slots[i] as Partial);
     }
@@ -53,5 +57,5 @@ export class Series {
 }
 
 export function slotIndex(intervalStartMs: number): number {
-  return Math.floor(intervalStartMs / PARTIAL_INTERVAL_MS) % PARTIALS_PER_MINUTE;
+  return Math.floor(intervalStartMs / PARTIAL_INTERVAL_MS) % RING_SLOTS;
 }

@@ -23,11 +23,18 @@ export function decodeSketch(bytes: Uint8Array): QuantileSketch {
 }
 
 /**
- * The value at quantile `q` (0..1), clamped into the exact [min, max] that the
- * caller tracks beside the sketch: a bucket's representative value can lie
- * just outside the observed range, the true quantile never does.
+ * The nearest-rank quantile `q` (0..1): the smallest recorded value with at
+ * least q·n values at or below it — for 1..1000, p99 is 990; for [10, 30], 30 —
+ * within the sketch's 1% relative error. DDSketch's own getValueAtQuantile
+ * reads the value at 0-based rank floor(q·(n−1)), which for small n lies well
+ * below what users mean by p99 (10 for [10, 30]), so the rank is translated.
+ * The result is clamped into the exact [min, max] tracked beside the sketch:
+ * a bucket's representative value can lie just outside the observed range.
  */
 export function quantileOf(sketch: QuantileSketch, q: number, min: number, max: number): number {
-  const value = sketch.getValueAtQuantile(q);
+  const n = sketch.count;
+  // 0-based nearest rank; the epsilon keeps 0.99 × 1000 from rounding up to rank 990.
+  const rank = Math.max(0, Math.ceil(q * n - 1e-9) - 1);
+  const value = n <= 1 ? sketch.getValueAtQuantile(q) : sketch.getValueAtQuantile(Math.min(1, (rank + 0.5) / (n - 1)));
   return value < min ? min : value > max ? max : value;
 }

@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import t from 'tap';
+import BetterSqlite3 from 'better-sqlite3';
+import { CounterPartial, GaugePartial, SetPartial, TimerPartial } from '../../src/aggregate/partial.js';
+import { aggregateOf, type MinuteAggregate } from '../../src/aggregate/summarize.js';
+import { DattssError } from '../../src/errors.js';
+import { loadMigrations } from '../../src/store/migrate.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { readMetrics, tempDir } from '../helpers/daemon.js';
+
+const TS = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+function counter(name: string, values: number[], tags = ''): MinuteAggregate {
+  const partial = new CounterPartial();
+  for (const value of values) partial.add(value, 1);
+  return aggregateOf(partial, name, tags, TS) as MinuteAggregate;
+}
+
+function timer(name: string, values: number[]): MinuteAggregate {
+  const partial = new TimerPartial();
+  for (const value of values) partial.add(value, 1);
+  return aggregateOf(partial, name, '', TS) as MinuteAggregate;
+}
+
+function gauge(name: string, values: number[], atMs: number): MinuteAggregate {
+  const partial = new GaugePartial();
+  for (const value of values) partial.add(value, atMs);
+  return aggregateOf(partial, name, '', TS) as MinuteAggregate;
+}
+
+function set(name: string, members: string[]): MinuteAggregate {
+  const partial = new SetPartial();
+  for (const member of members) partial.add(member);
+  return aggregateOf(partial, name, '', TS) as MinuteAggregate;
+}
+
+t.test('creates the directory, migrates to the newest version, uses WAL', async (t) => {
+  const path = join(tempDir(t), 'a', 'b', 'dattss.db');
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000 });
+  t.equal(store.db.pragma('user_version', { simple: true }), loadMigrations().length);
+  t.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  store.close();
+  // Reopening an up-to-date database applies nothing and keeps the data.
+  const again = new SqliteStore({ path, busyTimeoutMs: 1000 });
+  t.equal(again.db.pragma('user_version', { simple: true }), loadMigrations().length);
+  again.close();
+});
+
+t.test('the metrics_1m view has exactly the documented columns', async (t) => {
+  const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0 });
+  t.teardown(() => store.close());
+  const columns = (store.db.prepare('PRAGMA table_info(metrics_1m)').all() as { name: string }[]).map((c) => c.name);
+  t.same(columns, ['name', 'tags', 'type', 'ts', 'value', 'count', 'sum', 'min', 'max', 'last', 'p50', 'p90', 'p95', 'p99']);
+});
+
+t.test('writing the same series and minute twice merges instead of overwriting', async (t) => {
+  const path = join(tempDir(t), 'merge.db');
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000 });
+  store.writeMinute([counter('c', [1, 2]), timer('t', [1, 2, 3]), gauge('g', [5, 1], 10_000), set('s', ['a', 'b'])]);
+  store.writeMinute([counter('c', [10]), timer('t', [100]), gauge('g', [7], 5_000), set('s', ['b', 'c'])]);
+  store.writeMinute([gauge('g', [3], 10_000)]);
+  store.close();
+
+  const rows = readMetrics(path);
+  t.equal(rows.length, 4);
+  t.match(rows.find((r) => r.name === 'c'), { value: 13, sum: 13, count: 3, min: null, last: null });
+  const timerRow = rows.find((r) => r.name === 't');
+  t.match(timerRow, { count: 4, sum: 106, min: 1, max: 100, value: 26.5 });
+  t.ok(Math.abs((timerRow?.p99 as number) - 100) <= 1, 'p99 recomputed from the merged sketch');
+  t.ok(Math.abs((timerRow?.p50 as number) - 2) <= 0.02, 'p50 recomputed from the merged sketch');
+  // Gauge: the write stamped 5 s is older than the one stamped 10 s, so its 7
+  // does not replace the last value; on a tie (3 vs 1, both at 10 s) the larger wins.
+  t.match(rows.find((r) => r.name === 'g'), { last: 3, value: 3, min: 1, max: 7, count: 4, sum: 16 });
+  t.match(rows.find((r) => r.name === 's'), { value: 3, count: 4 });
+});
+
+t.test('tags are part of the identity and series remember first and last seen', async (t) => {
+  const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0 });
+  t.teardown(() => store.close());
+  store.writeMinute([counter('c', [1], 'env:prod'), counter('c', [2], 'env:dev'), counter('c', [4])]);
+  store.writeMinute([{ ...counter('c', [8], 'env:prod'), tsSec: TS + 120 }]);
+  const series = store.db.prepare('SELECT type, name, tags, first_seen, last_seen FROM series ORDER BY tags').all();
+  t.same(series, [
+    { type: 'counter', name: 'c', tags: '', first_seen: TS, last_seen: TS },
+    { type: 'counter', name: 'c', tags: 'env:dev', first_seen: TS, last_seen: TS },
+    { type: 'counter', name: 'c', tags: 'env:prod', first_seen: TS, last_seen: TS + 120 },
+  ]);
+});
+
+t.test('a flush is one transaction: a failing row leaves nothing of the minute', async (t) => {
+  const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0 });
+  t.teardown(() => store.close());
+  const broken = { ...counter('bad', [1]), type: 'histogram' } as unknown as MinuteAggregate;
+  t.throws(() => store.writeMinute([counter('good', [1]), broken]), { code: 'DATTSS_STORE_WRITE' });
+  t.equal((store.db.prepare('SELECT count(*) AS n FROM minute_aggregates').get() as { n: number }).n, 0);
+});
+
+t.test('refuses a database from a newer dattss and an unopenable path', async (t) => {
+  const path = join(tempDir(t), 'future.db');
+  const db = new BetterSqlite3(path);
+  db.pragma('user_version = 999');
+  db.close();
+  t.throws(() => new SqliteStore({ path, busyTimeoutMs: 0 }), { code: 'DATTSS_STORE_OPEN', message: /schema version 999/ });
+  let error: unknown;
+  try {
+    new SqliteStore({ path: tempDir(t), busyTimeoutMs: 0 });
+  } catch (caught) {
+    error = caught;
+  }
+  t.ok(error instanceof DattssError && error.code === 'DATTSS_STORE_OPEN', 'a directory is not a database');
+});
