@@ -15,6 +15,9 @@ import { PARTIAL_INTERVAL_MS } from './protocol/metric-type.js';
 import { SelfMetrics } from './self-metrics.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
+/** Longest a retention slice may run on one 5-second tick. */
+const PRUNE_BUDGET_MS = 20;
+
 export interface DaemonOptions {
   /** Defaults to the system clock; tests pass a fake one. */
   clock?: Clock;
@@ -99,10 +102,15 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     async start() {
       if (state !== 'new') throw new DattssError('DATTSS_DAEMON_STATE', `start() called on a ${state} daemon`);
       state = 'starting';
-      store = new SqliteStore({ path: config.db, busyTimeoutMs: config.dbBusyTimeoutMs });
+      const activeStore = new SqliteStore({
+        path: config.db,
+        busyTimeoutMs: config.dbBusyTimeoutMs,
+        retention: { minuteDays: config.minuteRetentionDays, hourDays: config.hourRetentionDays, dayDays: config.dayRetentionDays },
+      });
+      store = activeStore;
       const activeFlusher = new Flusher({
         registry,
-        sink: store,
+        sink: activeStore,
         selfMetrics,
         logger: logger.child({ component: 'flush' }),
         seriesIdleMs: config.seriesIdleSec * 1000,
@@ -112,6 +120,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       let minute = minuteStart(clock.now());
       scheduler = new AlignedScheduler(clock, PARTIAL_INTERVAL_MS, (nowMs) => {
         activeFlusher.tick(nowMs);
+        pruneExpired(activeStore, nowMs);
         if (minuteStart(nowMs) !== minute) {
           minute = minuteStart(nowMs);
           badLineLog.rollover();
@@ -121,7 +130,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       try {
         udpAddress = await udp.start();
       } catch (error) {
-        store.close();
+        activeStore.close();
         state = 'stopped';
         throw error;
       }
@@ -158,6 +167,15 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
 
     stats,
   };
+
+  /** Retention runs a slice at a time on every tick, never long enough to hold up ingest. */
+  function pruneExpired(activeStore: SqliteStore, nowMs: number): void {
+    try {
+      activeStore.prune(Math.floor(nowMs / 1000), PRUNE_BUDGET_MS);
+    } catch (error) {
+      logger.warn({ err: error }, 'pruning expired rows failed; will retry on the next tick');
+    }
+  }
 
   function stats(): DaemonStats {
     return {

@@ -86,6 +86,24 @@ export const ConfigSchema = Type.Object(
       default: 200,
       description: 'Longest accepted tag (key:value), in bytes; a line with a longer one is a bad line.',
     }),
+    minuteRetentionDays: Type.Integer({
+      minimum: 1,
+      maximum: 3650,
+      default: 8,
+      description: 'Days of 1-minute rows kept (8: a full week in every timezone for the week view).',
+    }),
+    hourRetentionDays: Type.Integer({
+      minimum: 1,
+      maximum: 36500,
+      default: 400,
+      description: 'Days of 1-hour rows kept.',
+    }),
+    dayRetentionDays: Type.Integer({
+      minimum: 0,
+      maximum: 36500,
+      default: 0,
+      description: 'Days of 1-day rows kept; 0 keeps them forever.',
+    }),
     badLineLogsPerMinute: Type.Integer({
       minimum: 0,
       maximum: 100000,

@@ -1,55 +1,102 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import type { MinuteAggregate } from '../aggregate/summarize.js';
-import { createSketch, decodeSketch, encodeSketch, quantileOf } from '../aggregate/sketch.js';
 import { DattssError } from '../errors.js';
+import type { MetricType } from '../protocol/metric-type.js';
 import { migrate } from './migrate.js';
+import { RESOLUTIONS, bucketStart, type Resolution } from './resolution.js';
+import {
+  fromMinuteAggregate,
+  fromRow,
+  mergeStored,
+  toParams,
+  withHll,
+  type AggregateParams,
+  type AggregateRow,
+  type StoredAggregate,
+} from './stored-aggregate.js';
+
+export interface RetentionOptions {
+  /** Days of minute rows to keep. */
+  minuteDays: number;
+  /** Days of hour rows to keep. */
+  hourDays: number;
+  /** Days of day rows to keep; 0 keeps them forever. */
+  dayDays: number;
+}
 
 export interface SqliteStoreOptions {
   /** File path, created with its directory if missing; ':memory:' for tests. */
   path: string;
   /** How long a write waits for another connection's lock (ms). */
   busyTimeoutMs: number;
+  retention: RetentionOptions;
 }
+
+/** Rows deleted per statement while pruning: small, so each step is short. */
+const PRUNE_BATCH_ROWS = 500;
+/** How often the series table is swept for series without rows. */
+const ORPHAN_SWEEP_INTERVAL_SEC = 3600;
+const BACKLOG_BATCH_ROWS = 1000;
 
 /**
  * The SQLite store: WAL mode, statements prepared once, one transaction per
- * minute flush. Writing the same (series, minute) again merges into the row
- * (UPSERT) — counts and sums add, min/max widen, the newer `last` wins, timer
- * sketches and set members are unioned and the percentiles recomputed — so a
- * restart, late data or two daemons on one file never overwrite each other.
+ * minute flush. Each minute row merges into its existing row (a restart,
+ * late data or two daemons on one file never overwrite), and the same
+ * minute merges into its hour and day rows in the same transaction, so the
+ * rollups are always up to date and always the merge of their minutes.
  */
 export class SqliteStore {
   readonly db: Database;
+  readonly #retention: RetentionOptions;
   readonly #upsertSeries: Statement<[string, string, string, number, number], { id: number }>;
-  readonly #upsertMinute: Statement<MinuteParams>;
+  readonly #select: Record<Resolution, Statement<[number, number], AggregateRow>>;
+  readonly #write: Record<Resolution, Statement<AggregateParams>>;
+  readonly #prune: Record<Resolution, Statement<[number, number]>>;
+  readonly #deleteOrphans: Statement<[number]>;
   readonly #writeMinute: (rows: MinuteAggregate[]) => void;
+  #lastOrphanSweepSec = Number.NEGATIVE_INFINITY;
 
   constructor(options: SqliteStoreOptions) {
+    this.#retention = options.retention;
     try {
       if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
       this.db = new BetterSqlite3(options.path, { timeout: options.busyTimeoutMs });
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
-      registerFunctions(this.db);
       migrate(this.db);
     } catch (cause) {
       if (cause instanceof DattssError) throw cause;
       throw new DattssError('DATTSS_STORE_OPEN', `cannot open the database ${options.path}: ${(cause as Error).message}`, { cause });
     }
     this.#upsertSeries = this.db.prepare(UPSERT_SERIES_SQL);
-    this.#upsertMinute = this.db.prepare(UPSERT_MINUTE_SQL);
+    this.#select = perResolution((r) => this.db.prepare(`SELECT * FROM ${RESOLUTIONS[r].table} WHERE series_id = ? AND ts = ?`));
+    this.#write = perResolution((r) => this.db.prepare(writeSql(r)));
+    this.#prune = perResolution((r) =>
+      this.db.prepare(
+        `DELETE FROM ${RESOLUTIONS[r].table} WHERE (series_id, ts) IN
+           (SELECT series_id, ts FROM ${RESOLUTIONS[r].table} WHERE ts < ? LIMIT ?)`,
+      ),
+    );
+    this.#deleteOrphans = this.db.prepare(DELETE_ORPHANS_SQL);
     this.#writeMinute = this.db.transaction((rows: MinuteAggregate[]) => {
       for (const row of rows) {
         const { id } = this.#upsertSeries.get(row.type, row.name, row.tags, row.tsSec, row.tsSec) as { id: number };
-        this.#upsertMinute.run(minuteParams(id, row));
+        const minute = fromMinuteAggregate(row);
+        this.#mergeInto('1m', row.type, id, row.tsSec, minute);
+        this.#rollUp(row.type, id, row.tsSec, minute);
       }
     });
+    this.#catchUpRollups();
   }
 
-  /** Writes one minute's rows in a single transaction, merging into existing rows. */
+  /**
+   * Writes one minute's rows and their rollups in a single transaction,
+   * merging into existing rows.
+   */
   writeMinute(rows: MinuteAggregate[]): void {
     try {
       this.#writeMinute(rows);
@@ -58,9 +105,89 @@ export class SqliteStore {
     }
   }
 
+  /**
+   * Deletes expired rows in small batches for at most `budgetMs`, oldest
+   * resolution first, and now and then the series left without any row.
+   * Returns the number of rows deleted. Called on every scheduler tick, so a
+   * large backlog is worked off a slice at a time without stalling ingest.
+   */
+  prune(nowSec: number, budgetMs: number): number {
+    const deadline = performance.now() + budgetMs;
+    let deleted = 0;
+    const cutoffs: [Resolution, number][] = [
+      ['1m', nowSec - this.#retention.minuteDays * 86400],
+      ['1h', nowSec - this.#retention.hourDays * 86400],
+    ];
+    if (this.#retention.dayDays > 0) cutoffs.push(['1d', nowSec - this.#retention.dayDays * 86400]);
+    for (const [resolution, cutoff] of cutoffs) {
+      for (;;) {
+        const { changes } = this.#prune[resolution].run(cutoff, PRUNE_BATCH_ROWS);
+        deleted += changes;
+        if (changes < PRUNE_BATCH_ROWS) break;
+        if (performance.now() >= deadline) return deleted;
+      }
+    }
+    if (nowSec - this.#lastOrphanSweepSec >= ORPHAN_SWEEP_INTERVAL_SEC) {
+      this.#lastOrphanSweepSec = nowSec;
+      let changes = PRUNE_BATCH_ROWS;
+      while (changes === PRUNE_BATCH_ROWS && performance.now() < deadline) changes = this.#deleteOrphans.run(PRUNE_BATCH_ROWS).changes;
+    }
+    return deleted;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
+
+  #rollUp(type: MetricType, seriesId: number, minuteTsSec: number, minute: StoredAggregate): void {
+    const contribution = withHll(minute);
+    this.#mergeInto('1h', type, seriesId, bucketStart('1h', minuteTsSec), contribution);
+    this.#mergeInto('1d', type, seriesId, bucketStart('1d', minuteTsSec), contribution);
+  }
+
+  /** Merges `delta` into the row at (series, ts), or writes it as the row. `delta` is not modified. */
+  #mergeInto(resolution: Resolution, type: MetricType, seriesId: number, ts: number, delta: StoredAggregate): void {
+    const existing = this.#select[resolution].get(seriesId, ts);
+    let merged = delta;
+    if (existing !== undefined) {
+      merged = fromRow(type, existing);
+      mergeStored(merged, delta);
+    }
+    this.#write[resolution].run(toParams(seriesId, ts, merged));
+  }
+
+  /** Rolls up minute rows that predate the rollup tables (see migration 002). */
+  #catchUpRollups(): void {
+    const next = this.db.prepare<[number], { series_id: number; ts: number; type: MetricType }>(
+      `SELECT b.series_id, b.ts, s.type FROM rollup_backlog AS b JOIN series AS s ON s.id = b.series_id LIMIT ?`,
+    );
+    const done = this.db.prepare<[number, number]>('DELETE FROM rollup_backlog WHERE series_id = ? AND ts = ?');
+    const batch = this.db.transaction((items: { series_id: number; ts: number; type: MetricType }[]) => {
+      for (const { series_id: seriesId, ts, type } of items) {
+        const row = this.#select['1m'].get(seriesId, ts);
+        if (row !== undefined) this.#rollUp(type, seriesId, ts, fromRow(type, row));
+        done.run(seriesId, ts);
+      }
+    });
+    for (;;) {
+      const items = next.all(BACKLOG_BATCH_ROWS);
+      if (items.length === 0) break;
+      batch(items);
+    }
+    this.db.exec('DELETE FROM rollup_backlog'); // entries whose series no longer exists
+  }
+}
+
+function perResolution<T>(make: (resolution: Resolution) => T): Record<Resolution, T> {
+  return { '1m': make('1m'), '1h': make('1h'), '1d': make('1d') };
+}
+
+function writeSql(resolution: Resolution): string {
+  const extra = resolution === '1m' ? 'members' : 'hll';
+  return `INSERT OR REPLACE INTO ${RESOLUTIONS[resolution].table}
+    (series_id, ts, count, samples, sum, sum_squares, min, max, last, last_at_ms, p50, p90, p95, p99, uniques, sketch, ${extra})
+  VALUES
+    (@seriesId, @ts, @count, @samples, @sum, @sumSquares, @min, @max, @last, @lastAtMs, @p50, @p90, @p95, @p99, @uniques, @sketch, @${extra})`;
 }
 
 const UPSERT_SERIES_SQL = `
@@ -70,101 +197,10 @@ ON CONFLICT (type, name, tags) DO UPDATE SET
   last_seen = max(last_seen, excluded.last_seen)
 RETURNING id`;
 
-// In an UPSERT's SET clause every column name refers to the row as it was, so
-// the merged sketch is computed once per percentile; conflicts are rare
-// (restarts, late data), the plain INSERT path pays nothing for this.
-const MERGED_SKETCH = 'dattss_sketch_merge(sketch, excluded.sketch)';
-const MERGED_MIN = 'min(min, excluded.min)';
-const MERGED_MAX = 'max(max, excluded.max)';
-const quantileSql = (q: number): string => `dattss_sketch_quantile(${MERGED_SKETCH}, ${q}, ${MERGED_MIN}, ${MERGED_MAX})`;
-
-const UPSERT_MINUTE_SQL = `
-INSERT INTO minute_aggregates
-  (series_id, ts, count, samples, sum, sum_squares, min, max, last, last_at_ms, p50, p90, p95, p99, uniques, sketch, members)
-VALUES
-  (@seriesId, @ts, @count, @samples, @sum, @sumSquares, @min, @max, @last, @lastAtMs, @p50, @p90, @p95, @p99, @uniques, @sketch, @members)
-ON CONFLICT (series_id, ts) DO UPDATE SET
-  count = count + excluded.count,
-  samples = samples + excluded.samples,
-  sum = sum + excluded.sum,
-  sum_squares = sum_squares + excluded.sum_squares,
-  min = ${MERGED_MIN},
-  max = ${MERGED_MAX},
-  last = CASE WHEN excluded.last_at_ms > last_at_ms OR (excluded.last_at_ms = last_at_ms AND excluded.last > last)
-              THEN excluded.last ELSE last END,
-  last_at_ms = max(last_at_ms, excluded.last_at_ms),
-  p50 = ${quantileSql(0.5)},
-  p90 = ${quantileSql(0.9)},
-  p95 = ${quantileSql(0.95)},
-  p99 = ${quantileSql(0.99)},
-  uniques = dattss_set_size(dattss_set_union(members, excluded.members)),
-  sketch = ${MERGED_SKETCH},
-  members = dattss_set_union(members, excluded.members)`;
-
-interface MinuteParams {
-  seriesId: number;
-  ts: number;
-  count: number;
-  samples: number;
-  sum: number | null;
-  sumSquares: number | null;
-  min: number | null;
-  max: number | null;
-  last: number | null;
-  lastAtMs: number | null;
-  p50: number | null;
-  p90: number | null;
-  p95: number | null;
-  p99: number | null;
-  uniques: number | null;
-  sketch: Buffer | null;
-  members: string | null;
-}
-
-function minuteParams(seriesId: number, row: MinuteAggregate): MinuteParams {
-  return {
-    seriesId,
-    ts: row.tsSec,
-    count: row.count,
-    samples: row.samples,
-    sum: row.sum,
-    sumSquares: row.sumSquares,
-    min: row.min,
-    max: row.max,
-    last: row.last,
-    lastAtMs: row.lastAtMs,
-    p50: row.p50,
-    p90: row.p90,
-    p95: row.p95,
-    p99: row.p99,
-    uniques: row.members === null ? null : row.members.length,
-    sketch: row.sketch === null ? null : Buffer.from(row.sketch.buffer, row.sketch.byteOffset, row.sketch.byteLength),
-    members: row.members === null ? null : JSON.stringify(row.members),
-  };
-}
-
-/** SQL functions the merging UPSERT needs; readers of the file never need them. */
-function registerFunctions(db: Database): void {
-  db.function('dattss_sketch_merge', { deterministic: true }, (a: unknown, b: unknown) => {
-    if (!(a instanceof Uint8Array)) return b instanceof Uint8Array ? b : null;
-    if (!(b instanceof Uint8Array)) return a;
-    const merged = createSketch();
-    merged.merge(decodeSketch(a));
-    merged.merge(decodeSketch(b));
-    return Buffer.from(encodeSketch(merged));
-  });
-  db.function('dattss_sketch_quantile', { deterministic: true }, (bytes: unknown, q: unknown, min: unknown, max: unknown) => {
-    if (!(bytes instanceof Uint8Array) || typeof q !== 'number' || typeof min !== 'number' || typeof max !== 'number') return null;
-    return quantileOf(decodeSketch(bytes), q, min, max);
-  });
-  db.function('dattss_set_union', { deterministic: true }, (a: unknown, b: unknown) => {
-    if (typeof a !== 'string') return typeof b === 'string' ? b : null;
-    if (typeof b !== 'string') return a;
-    const union = new Set<string>(JSON.parse(a) as string[]);
-    for (const member of JSON.parse(b) as string[]) union.add(member);
-    return JSON.stringify([...union]);
-  });
-  db.function('dattss_set_size', { deterministic: true }, (members: unknown) =>
-    typeof members === 'string' ? (JSON.parse(members) as string[]).length : null,
-  );
-}
+const DELETE_ORPHANS_SQL = `
+DELETE FROM series WHERE id IN (
+  SELECT id FROM series AS s
+  WHERE NOT EXISTS (SELECT 1 FROM minute_aggregates WHERE series_id = s.id)
+    AND NOT EXISTS (SELECT 1 FROM hour_aggregates WHERE series_id = s.id)
+    AND NOT EXISTS (SELECT 1 FROM day_aggregates WHERE series_id = s.id)
+  LIMIT ?)`;

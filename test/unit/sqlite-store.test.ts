@@ -9,6 +9,7 @@ import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { readMetrics, tempDir } from '../helpers/daemon.js';
 
 const TS = 1_767_225_600; // 2026-01-01T00:00:00Z
+const RETENTION = { minuteDays: 8, hourDays: 400, dayDays: 0 };
 
 function counter(name: string, values: number[], tags = ''): MinuteAggregate {
   const partial = new CounterPartial();
@@ -36,18 +37,18 @@ function set(name: string, members: string[]): MinuteAggregate {
 
 t.test('creates the directory, migrates to the newest version, uses WAL', async (t) => {
   const path = join(tempDir(t), 'a', 'b', 'dattss.db');
-  const store = new SqliteStore({ path, busyTimeoutMs: 1000 });
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
   t.equal(store.db.pragma('user_version', { simple: true }), loadMigrations().length);
   t.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
   store.close();
   // Reopening an up-to-date database applies nothing and keeps the data.
-  const again = new SqliteStore({ path, busyTimeoutMs: 1000 });
+  const again = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
   t.equal(again.db.pragma('user_version', { simple: true }), loadMigrations().length);
   again.close();
 });
 
 t.test('the metrics_1m view has exactly the documented columns', async (t) => {
-  const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0 });
+  const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0, retention: RETENTION });
   t.teardown(() => store.close());
   const columns = (store.db.prepare('PRAGMA table_info(metrics_1m)').all() as { name: string }[]).map((c) => c.name);
   t.same(columns, ['name', 'tags', 'type', 'ts', 'value', 'count', 'sum', 'min', 'max', 'last', 'p50', 'p90', 'p95', 'p99']);
@@ -55,7 +56,7 @@ t.test('the metrics_1m view has exactly the documented columns', async (t) => {
 
 t.test('writing the same series and minute twice merges instead of overwriting', async (t) => {
   const path = join(tempDir(t), 'merge.db');
-  const store = new SqliteStore({ path, busyTimeoutMs: 1000 });
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
   store.writeMinute([counter('c', [1, 2]), timer('t', [1, 2, 3]), gauge('g', [5, 1], 10_000), set('s', ['a', 'b'])]);
   store.writeMinute([counter('c', [10]), timer('t', [100]), gauge('g', [7], 5_000), set('s', ['b', 'c'])]);
   store.writeMinute([gauge('g', [3], 10_000)]);
@@ -75,7 +76,7 @@ t.test('writing the same series and minute twice merges instead of overwriting',
 });
 
 t.test('tags are part of the identity and series remember first and last seen', async (t) => {
-  const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0 });
+  const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0, retention: RETENTION });
   t.teardown(() => store.close());
   store.writeMinute([counter('c', [1], 'env:prod'), counter('c', [2], 'env:dev'), counter('c', [4])]);
   store.writeMinute([{ ...counter('c', [8], 'env:prod'), tsSec: TS + 120 }]);
@@ -88,7 +89,7 @@ t.test('tags are part of the identity and series remember first and last seen', 
 });
 
 t.test('a flush is one transaction: a failing row leaves nothing of the minute', async (t) => {
-  const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0 });
+  const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0, retention: RETENTION });
   t.teardown(() => store.close());
   const broken = { ...counter('bad', [1]), type: 'histogram' } as unknown as MinuteAggregate;
   t.throws(() => store.writeMinute([counter('good', [1]), broken]), { code: 'DATTSS_STORE_WRITE' });
@@ -100,10 +101,10 @@ t.test('refuses a database from a newer dattss and an unopenable path', async (t
   const db = new BetterSqlite3(path);
   db.pragma('user_version = 999');
   db.close();
-  t.throws(() => new SqliteStore({ path, busyTimeoutMs: 0 }), { code: 'DATTSS_STORE_OPEN', message: /schema version 999/ });
+  t.throws(() => new SqliteStore({ path, busyTimeoutMs: 0, retention: RETENTION }), { code: 'DATTSS_STORE_OPEN', message: /schema version 999/ });
   let error: unknown;
   try {
-    new SqliteStore({ path: tempDir(t), busyTimeoutMs: 0 });
+    new SqliteStore({ path: tempDir(t), busyTimeoutMs: 0, retention: RETENTION });
   } catch (caught) {
     error = caught;
   }

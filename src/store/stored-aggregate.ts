@@ -1,0 +1,177 @@
+import { HyperLogLog } from '../aggregate/hll.js';
+import { createSketch, decodeSketch, encodeSketch, quantileOf, type QuantileSketch } from '../aggregate/sketch.js';
+import type { MinuteAggregate } from '../aggregate/summarize.js';
+import type { MetricType } from '../protocol/metric-type.js';
+
+/**
+ * A stored aggregate of any resolution (minute, hour, day), decoded: the unit
+ * the store merges. Merging is the same operation as merging partials —
+ * associative and commutative — so an hour row is the merge of its minutes in
+ * whatever order and however many writes they arrived in.
+ */
+export interface StoredAggregate {
+  type: MetricType;
+  count: number;
+  samples: number;
+  sum: number | null;
+  sumSquares: number | null;
+  min: number | null;
+  max: number | null;
+  last: number | null;
+  lastAtMs: number | null;
+  sketch: QuantileSketch | null;
+  /** Sets, minute rows: the exact members. */
+  members: Set<string> | null;
+  /** Sets, hour and day rows: the union as a HyperLogLog. */
+  hll: HyperLogLog | null;
+}
+
+/** A row as SQLite returns it from an *_aggregates table. */
+export interface AggregateRow {
+  series_id: number;
+  ts: number;
+  count: number;
+  samples: number;
+  sum: number | null;
+  sum_squares: number | null;
+  min: number | null;
+  max: number | null;
+  last: number | null;
+  last_at_ms: number | null;
+  sketch: Uint8Array | null;
+  members?: string | null;
+  hll?: Uint8Array | null;
+}
+
+/** Named parameters of the write statements. */
+export interface AggregateParams {
+  seriesId: number;
+  ts: number;
+  count: number;
+  samples: number;
+  sum: number | null;
+  sumSquares: number | null;
+  min: number | null;
+  max: number | null;
+  last: number | null;
+  lastAtMs: number | null;
+  p50: number | null;
+  p90: number | null;
+  p95: number | null;
+  p99: number | null;
+  uniques: number | null;
+  sketch: Buffer | null;
+  members: string | null;
+  hll: Buffer | null;
+}
+
+export function fromMinuteAggregate(row: MinuteAggregate): StoredAggregate {
+  return {
+    type: row.type,
+    count: row.count,
+    samples: row.samples,
+    sum: row.sum,
+    sumSquares: row.sumSquares,
+    min: row.min,
+    max: row.max,
+    last: row.last,
+    lastAtMs: row.lastAtMs,
+    sketch: row.sketch === null ? null : decodeSketch(row.sketch),
+    members: row.members === null ? null : new Set(row.members),
+    hll: null,
+  };
+}
+
+export function fromRow(type: MetricType, row: AggregateRow): StoredAggregate {
+  return {
+    type,
+    count: row.count,
+    samples: row.samples,
+    sum: row.sum,
+    sumSquares: row.sum_squares,
+    min: row.min,
+    max: row.max,
+    last: row.last,
+    lastAtMs: row.last_at_ms,
+    sketch: row.sketch == null ? null : decodeSketch(row.sketch),
+    members: row.members == null ? null : new Set(JSON.parse(row.members) as string[]),
+    hll: row.hll == null ? null : HyperLogLog.decode(row.hll),
+  };
+}
+
+/** Merges `from` into `into` (same type). */
+export function mergeStored(into: StoredAggregate, from: StoredAggregate): void {
+  into.count += from.count;
+  into.samples += from.samples;
+  into.sum = addNullable(into.sum, from.sum);
+  into.sumSquares = addNullable(into.sumSquares, from.sumSquares);
+  into.min = into.min === null ? from.min : from.min === null ? into.min : Math.min(into.min, from.min);
+  into.max = into.max === null ? from.max : from.max === null ? into.max : Math.max(into.max, from.max);
+  if (from.lastAtMs !== null && from.last !== null) {
+    const newer = into.lastAtMs === null || from.lastAtMs > into.lastAtMs;
+    const tieLarger = from.lastAtMs === into.lastAtMs && into.last !== null && from.last > into.last;
+    if (newer || tieLarger) {
+      into.last = from.last;
+      into.lastAtMs = from.lastAtMs;
+    }
+  }
+  if (from.sketch !== null) (into.sketch ??= createSketch()).merge(from.sketch);
+  if (from.members !== null) {
+    const members = (into.members ??= new Set());
+    for (const member of from.members) members.add(member);
+  }
+  if (from.hll !== null) (into.hll ??= new HyperLogLog()).merge(from.hll);
+}
+
+/** Folds exact members into the HyperLogLog (what a minute contributes to an hour). */
+export function withHll(aggregate: StoredAggregate): StoredAggregate {
+  if (aggregate.members === null) return aggregate;
+  const hll = new HyperLogLog();
+  for (const member of aggregate.members) hll.add(member);
+  return { ...aggregate, members: null, hll };
+}
+
+/** The distinct members: exact from members, estimated from the HLL. */
+export function uniquesOf(aggregate: StoredAggregate): number | null {
+  if (aggregate.members !== null) return aggregate.members.size;
+  if (aggregate.hll !== null) return aggregate.hll.estimate();
+  return null;
+}
+
+/** Percentile `q` (0..1) from the sketch, nearest rank within 1%; null without a sketch. */
+export function percentileOf(aggregate: StoredAggregate, q: number): number | null {
+  const { sketch, min, max } = aggregate;
+  if (sketch === null || sketch.count === 0 || min === null || max === null) return null;
+  return quantileOf(sketch, q, min, max);
+}
+
+export function toParams(seriesId: number, ts: number, aggregate: StoredAggregate): AggregateParams {
+  return {
+    seriesId,
+    ts,
+    count: aggregate.count,
+    samples: aggregate.samples,
+    sum: aggregate.sum,
+    sumSquares: aggregate.sumSquares,
+    min: aggregate.min,
+    max: aggregate.max,
+    last: aggregate.last,
+    lastAtMs: aggregate.lastAtMs,
+    p50: percentileOf(aggregate, 0.5),
+    p90: percentileOf(aggregate, 0.9),
+    p95: percentileOf(aggregate, 0.95),
+    p99: percentileOf(aggregate, 0.99),
+    uniques: uniquesOf(aggregate),
+    sketch: aggregate.sketch === null ? null : toBuffer(encodeSketch(aggregate.sketch)),
+    members: aggregate.members === null ? null : JSON.stringify([...aggregate.members]),
+    hll: aggregate.hll === null ? null : toBuffer(aggregate.hll.encode()),
+  };
+}
+
+function addNullable(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : a + b;
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
