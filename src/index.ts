@@ -7,3 +7,6 @@ export { ConfigSchema, configDefaults, type Config } from './config/schema.js';
 export { systemClock, type Clock, type TimerHandle } from './flush/clock.js';
 export { DattssError, ERROR_CODES, type ErrorCode } from './errors.js';
 export type { MetricType } from './protocol/metric-type.js';
+export { openReadOnly, queryRange, summarizeRange, matchSeries, type Point, type RangeQuery, type RangeResult, type SeriesSelector } from './store/queries.js';
+export { weekView, type WeekBucket, type WeekQuery, type WeekView } from './store/week.js';
+export type { Resolution } from './store/resolution.js';
