@@ -9,6 +9,10 @@ import { AlignedScheduler } from './flush/scheduler.js';
 import { BadLineLog } from './ingest/bad-line-log.js';
 import { LineParser, type ParseSink } from './ingest/parser.js';
 import { UdpListener, type UdpAddress } from './ingest/udp.js';
+import { TcpListener } from './ingest/tcp.js';
+import { AdminServer, type AdminBackend } from './api/admin.js';
+import { deleteSeries, dumpSeries } from './api/registry-views.js';
+import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from './log.js';
 import type { MetricType } from './protocol/metric-type.js';
 import { PARTIAL_INTERVAL_MS } from './protocol/metric-type.js';
@@ -27,7 +31,13 @@ export interface DaemonOptions {
 
 export interface DaemonAddresses {
   udp: UdpAddress;
+  /** Absent when TCP ingest is off. */
+  tcp?: AddressInfo;
+  /** Absent when the admin interface is off. */
+  admin?: AddressInfo;
 }
+
+export type Health = 'up' | 'down';
 
 export interface LiveFilter {
   type?: MetricType;
@@ -57,6 +67,8 @@ export interface Daemon {
   /** Current values and 1-minute moving averages of the live series. */
   live(filter?: LiveFilter): LiveSeries[];
   stats(): DaemonStats;
+  /** 'down' after the admin command `health down`, until `health up`. */
+  health(): Health;
 }
 
 /** The composition root: builds every component from the config and wires them. */
@@ -79,8 +91,10 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       badLineLog.report(reason, buf, start, end);
     },
   };
+  let lastPacketMs: number | undefined;
   const onPacket = (packet: Buffer): void => {
     selfMetrics.packetsReceived++;
+    lastPacketMs = clock.now();
     selfMetrics.linesReceived += parser.parse(packet, sink);
   };
   const udp = new UdpListener({
@@ -90,6 +104,33 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     onPacket,
     logger: logger.child({ component: 'udp' }),
   });
+
+  const tcp = config.tcp
+    ? new TcpListener({
+        host: config.host,
+        maxConnections: config.tcpMaxConnections,
+        idleTimeoutMs: config.tcpIdleTimeoutSec * 1000,
+        maxLineBytes: config.tcpMaxLineBytes,
+        onPacket,
+        onLineTooLong: () => {
+          selfMetrics.badLines++;
+          logger.warn({ component: 'tcp', maxLineBytes: config.tcpMaxLineBytes }, 'line too long; dropped');
+        },
+        onConnectionRefused: () => selfMetrics.tcpConnectionsRefused++,
+        logger: logger.child({ component: 'tcp' }),
+      })
+    : undefined;
+  let health: Health = 'up';
+  let startedMs = clock.now();
+  const admin = config.admin
+    ? new AdminServer({
+        host: config.adminHost,
+        port: config.adminPort,
+        maxConnections: config.tcpMaxConnections,
+        backend: adminBackend(),
+        logger: logger.child({ component: 'admin' }),
+      })
+    : undefined;
 
   let store: SqliteStore | undefined;
   let flusher: Flusher | undefined;
@@ -126,31 +167,39 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
           badLineLog.rollover();
         }
       });
-      let udpAddress: UdpAddress;
+      const addresses: DaemonAddresses = { udp: { address: '', port: 0, family: '', recvBufferBytes: 0 } };
       try {
-        udpAddress = await udp.start();
+        addresses.udp = await udp.start();
+        // TCP takes the UDP port number, so that `--port 0` gives both one ephemeral number.
+        if (tcp !== undefined) addresses.tcp = await tcp.start(addresses.udp.port);
+        if (admin !== undefined) addresses.admin = await admin.start();
       } catch (error) {
+        await Promise.all([udp.stop(), tcp?.stop(), admin?.stop()]);
         activeStore.close();
         state = 'stopped';
         throw error;
       }
+      startedMs = clock.now();
       scheduler.start();
       state = 'running';
+      const { udp: udpAddress, tcp: tcpAddress, admin: adminAddress } = addresses;
       logger.info(
         {
           udp: { address: udpAddress.address, port: udpAddress.port, family: udpAddress.family },
           recvBufferBytes: { requested: config.udpRecvBufferBytes, granted: udpAddress.recvBufferBytes },
+          tcp: tcpAddress === undefined ? null : { address: tcpAddress.address, port: tcpAddress.port },
+          admin: adminAddress === undefined ? null : { address: adminAddress.address, port: adminAddress.port },
           db: config.db,
         },
         'listening',
       );
-      return { udp: udpAddress };
+      return addresses;
     },
 
     async stop() {
       if (state !== 'running') return;
       state = 'stopped';
-      await udp.stop();
+      await Promise.all([udp.stop(), tcp?.stop(), admin?.stop()]);
       scheduler?.stop();
       flusher?.close(clock.now());
       store?.close();
@@ -166,7 +215,32 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     },
 
     stats,
+
+    health: () => health,
   };
+
+  function adminBackend(): AdminBackend {
+    return {
+      uptimeSec: () => Math.floor((clock.now() - startedMs) / 1000),
+      lastMessageAgeSec: () => Math.floor((clock.now() - (lastPacketMs ?? startedMs)) / 1000),
+      statsLines: () => [
+        ['messages.bad_lines_seen', selfMetrics.badLines],
+        ['messages.packets_received_total', selfMetrics.packetsReceived],
+        ['messages.metrics_received_total', selfMetrics.linesReceived],
+        ['messages.bad_lines_total', selfMetrics.badLines],
+        ['messages.series_live', registry.size],
+        ['flush.last_duration_ms', Math.round(selfMetrics.lastFlushDurationMs * 1000) / 1000],
+      ],
+      dump: (kind) => dumpSeries(registry, kind),
+      delete: (kind, name) => deleteSeries(registry, kind, name),
+      health: () => health,
+      setHealth: (value) => {
+        if (value !== health) logger.warn({ health: value }, 'health changed by the admin interface');
+        health = value;
+      },
+      config: () => config,
+    };
+  }
 
   /** Retention runs a slice at a time on every tick, never long enough to hold up ingest. */
   function pruneExpired(activeStore: SqliteStore, nowMs: number): void {

@@ -14,8 +14,9 @@ export class SelfMetrics {
   linesReceived = 0;
   badLines = 0;
   flushErrors = 0;
+  tcpConnectionsRefused = 0;
   lastFlushDurationMs = 0;
-  #reported = { packets: 0, lines: 0, bad: 0, dropped: 0, flushErrors: 0 };
+  #reported = { packets: 0, lines: 0, bad: 0, dropped: 0, flushErrors: 0, tcpRefused: 0 };
 
   constructor(prefix: string) {
     this.#prefix = prefix;
@@ -30,6 +31,7 @@ export class SelfMetrics {
       bad: this.badLines,
       dropped: registry.seriesDropped,
       flushErrors: this.flushErrors,
+      tcpRefused: this.tcpConnectionsRefused,
     };
     const rows: MinuteAggregate[] = [];
     const counter = (name: string, increase: number): void => {
@@ -47,6 +49,7 @@ export class SelfMetrics {
     counter('bad_lines', now.bad - this.#reported.bad);
     counter('series_dropped', now.dropped - this.#reported.dropped);
     counter('flush_errors', now.flushErrors - this.#reported.flushErrors);
+    counter('tcp_connections_refused', now.tcpRefused - this.#reported.tcpRefused);
     gauge('series_live', registry.size);
     gauge('flush_duration_ms', this.lastFlushDurationMs);
     this.#reported = now;

@@ -49,7 +49,7 @@ export class Registry {
   /** Adds one parsed sample (copied; the parser reuses the object). False when dropped. */
   add(sample: Sample): boolean {
     const map = this.#byType[sample.type];
-    const key = sample.tags === '' ? sample.name : `${sample.name}\n${sample.tags}`;
+    const key = seriesKey(sample.name, sample.tags);
     let series = map.get(key);
     const now = this.#currentIntervalMs;
     if (series === undefined) {
@@ -92,6 +92,13 @@ export class Registry {
     for (const map of Object.values(this.#byType)) yield* map.values();
   }
 
+  /** Removes one series (the admin interface's del* commands); its unflushed data goes with it. */
+  remove(series: Series): boolean {
+    const removed = this.#byType[series.type].delete(seriesKey(series.name, series.tags));
+    if (removed) this.#size--;
+    return removed;
+  }
+
   /**
    * Removes series whose newest sample is in an interval before `beforeMs`.
    * The caller must have flushed every minute before `beforeMs` first.
@@ -109,6 +116,10 @@ export class Registry {
     this.#size -= evicted;
     return evicted;
   }
+}
+
+function seriesKey(name: string, tags: string): string {
+  return tags === '' ? name : `${name}\n${tags}`;
 }
 
 export function intervalStart(ms: number): number {

@@ -28,6 +28,43 @@ export const ConfigSchema = Type.Object(
       description:
         'Receive buffer to request for the UDP socket (SO_RCVBUF), so bursts and flushes do not overflow it; the kernel caps it at net.core.rmem_max and the granted size is logged. 0 keeps the kernel default.',
     }),
+    tcp: Type.Boolean({
+      default: true,
+      description: 'Also accept newline-framed statsd lines over TCP, on the same address and port number as UDP.',
+    }),
+    tcpMaxConnections: Type.Integer({
+      minimum: 1,
+      maximum: 100000,
+      default: 1000,
+      description: 'Most simultaneous TCP ingest connections; more are closed at once and counted in tcp_connections_refused.',
+    }),
+    tcpIdleTimeoutSec: Type.Integer({
+      minimum: 1,
+      maximum: 86400,
+      default: 300,
+      description: 'A TCP ingest connection that sends nothing for this long is closed.',
+    }),
+    tcpMaxLineBytes: Type.Integer({
+      minimum: 64,
+      maximum: 16777216,
+      default: 65536,
+      description: 'Longest line accepted over TCP; a longer one is dropped and counted as a bad line, later lines still count.',
+    }),
+    admin: Type.Boolean({
+      default: true,
+      description: "Etsy statsd's management interface (TCP: stats, counters, health, ...).",
+    }),
+    adminHost: Type.String({
+      minLength: 1,
+      default: '127.0.0.1',
+      description: 'Address the admin interface binds.',
+    }),
+    adminPort: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 8126,
+      description: 'Port of the admin interface; 0 binds an ephemeral port (logged in the "listening" line).',
+    }),
     db: Type.String({
       minLength: 1,
       default: './data/dattss.db',
