@@ -51,7 +51,8 @@ async function serveCommand(options: Record<string, string | boolean | undefined
     const value = options[key];
     if (value !== undefined) flags[key] = value;
   }
-  const file = (options.config as string | undefined) ?? process.env[CONFIG_FILE_ENV];
+  // An empty DATTSS_CONFIG= (or --config '') means no file, as an unset variable does.
+  const file = ((options.config as string | undefined) ?? process.env[CONFIG_FILE_ENV]) || undefined;
   let daemon;
   try {
     const config = loadConfig({ file, env: process.env, flags });

@@ -50,7 +50,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
     if (!name.startsWith('DATTSS_') || name === CONFIG_FILE_ENV || text === undefined) continue;
     const key = envNames.get(name);
     if (key === undefined) {
-      problems.push(`unknown environment variable ${name}${hint(name, [...envNames.keys(), CONFIG_FILE_ENV])}`);
+      problems.push(`unknown environment variable ${name}${envHint(name, [...envNames.keys(), CONFIG_FILE_ENV])}`);
       continue;
     }
     applyText(key, text, name);
@@ -93,9 +93,16 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
       const lower = trimmed.toLowerCase();
       merged[key] = ['true', '1', 'yes', 'on'].includes(lower) ? true : ['false', '0', 'no', 'off'].includes(lower) ? false : text;
     } else {
-      merged[key] = text;
+      merged[key] = trimmed;
     }
   }
+}
+
+/** Compares names without the common `DATTSS_` prefix, which would make every short name look close. */
+function envHint(given: string, candidates: readonly string[]): string {
+  const prefix = 'DATTSS_';
+  const suggestion = hint(given.slice(prefix.length), candidates.map((name) => name.slice(prefix.length)));
+  return suggestion.replace('"', `"${prefix}`);
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
