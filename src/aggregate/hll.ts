@@ -82,13 +82,20 @@ export class HyperLogLog {
   }
 
   static decode(bytes: Uint8Array): HyperLogLog {
-    if (bytes[0] === DENSE && bytes.length === REGISTERS + 1) return new HyperLogLog(bytes.slice(1));
-    if (bytes[0] === SPARSE && (bytes.length - 1) % 3 === 0) {
+    if (bytes[0] === DENSE && bytes.length === REGISTERS + 1) {
+      let valid = true;
+      for (let at = 1; at < bytes.length; at++) if ((bytes[at] as number) > RANK_BITS + 1) valid = false;
+      if (valid) return new HyperLogLog(new Uint8Array(bytes.subarray(1))); // a copy: Buffer.slice would share memory
+    } else if (bytes[0] === SPARSE && (bytes.length - 1) % 3 === 0) {
       const registers = new Uint8Array(REGISTERS);
+      let valid = true;
       for (let at = 1; at < bytes.length; at += 3) {
-        registers[(bytes[at] as number) | ((bytes[at + 1] as number) << 8)] = bytes[at + 2] as number;
+        const index = (bytes[at] as number) | ((bytes[at + 1] as number) << 8);
+        const rank = bytes[at + 2] as number;
+        if (index >= REGISTERS || rank > RANK_BITS + 1) valid = false;
+        registers[index] = rank;
       }
-      return new HyperLogLog(registers);
+      if (valid) return new HyperLogLog(registers);
     }
     throw new Error(`not a dattss HyperLogLog (format ${bytes[0]}, ${bytes.length} bytes)`);
   }

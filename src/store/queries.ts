@@ -15,7 +15,7 @@ export interface SeriesSelector {
   type: MetricType;
   /** Exact canonical tags (`k:v,k2:v2`, '' for none). */
   tags?: string;
-  /** Only series carrying all these tags; the matching tag sets are merged. */
+  /** Only series carrying all these tags; the matching tag sets are merged. Ignored when `tags` is given. */
   matchTags?: Readonly<Record<string, string>>;
   // With neither `tags` nor `matchTags`, every tag set of the name is merged.
 }
@@ -117,9 +117,10 @@ function planRange(query: RangeQuery, defaultMaxPoints: number): { resolution: R
 export function chooseResolution(query: Pick<RangeQuery, 'fromSec' | 'toSec' | 'resolution' | 'maxPoints'>): Resolution {
   if (query.resolution !== undefined && query.resolution !== 'auto') return query.resolution;
   const maxPoints = query.maxPoints ?? DEFAULT_MAX_POINTS;
-  const span = Math.max(0, query.toSec - query.fromSec);
   for (const resolution of RESOLUTION_NAMES) {
-    if (Math.ceil(span / RESOLUTIONS[resolution].seconds) <= maxPoints) return resolution;
+    // Buckets of the range rounded out to whole buckets, as planRange reads it.
+    const step = RESOLUTIONS[resolution].seconds;
+    if (Math.ceil(query.toSec / step) - Math.floor(query.fromSec / step) <= maxPoints) return resolution;
   }
   return '1d';
 }
