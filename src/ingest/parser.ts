@@ -113,8 +113,9 @@ export class LineParser {
     while (colon < end && buf[colon] !== COLON) colon++;
     if (colon === end) return sink.badLine('missing_value', buf, start, end);
 
-    const name = this.#decodeName(buf, start, colon);
-    if (typeof name !== 'string') return sink.badLine(name, buf, start, end);
+    // The name goes straight into the shared sample; a reason means the line is rejected.
+    const badName = this.#decodeName(buf, start, colon);
+    if (badName !== undefined) return sink.badLine(badName, buf, start, end);
 
     // The DogStatsD tag field runs from `|#` to the next `|`; it may contain `:`,
     // so it is cut out before the value parts are split on `:`.
@@ -136,7 +137,6 @@ export class LineParser {
     }
 
     const sample = this.#sample;
-    sample.name = name;
     sample.tags = tags;
     const partsEnd = tagStart === -1 ? end : tagStart;
     let partStart = colon + 1;
@@ -178,6 +178,11 @@ export class LineParser {
       if (type === undefined) return 'unknown_type';
       sample.type = type;
       valueEnd = suffixStart;
+      // `name:5ms|#a:b|@0.5`: fields after the tag field apply here too.
+      if (extraStart < extraEnd) {
+        const extraBad = this.#parseFields(buf, extraStart, extraEnd);
+        if (extraBad !== undefined) return extraBad;
+      }
     } else {
       let typeEnd = pipe + 1;
       while (typeEnd < end && buf[typeEnd] !== PIPE) typeEnd++;
@@ -216,10 +221,12 @@ export class LineParser {
     if (start === end) return 'missing_value';
     switch (sample.type) {
       case 'set': {
-        const member = this.#decodeText(buf, trimStart(buf, start, end), trimEnd(buf, start, end));
+        const memberStart = trimStart(buf, start, end);
+        const memberEnd = trimEnd(buf, memberStart, end);
+        if (memberStart === memberEnd) return 'missing_value';
+        if (memberEnd - memberStart > this.#options.maxNameLength) return 'name_too_long';
+        const member = this.#decodeText(buf, memberStart, memberEnd);
         if (member === undefined) return 'invalid_utf8';
-        if (member === '') return 'missing_value';
-        if (member.length > this.#options.maxNameLength) return 'name_too_long';
         sample.member = member;
         sample.value = 1;
         return undefined;
@@ -240,8 +247,11 @@ export class LineParser {
     return undefined;
   }
 
-  /** Returns the series name, or the reason it is not acceptable. */
-  #decodeName(buf: Buffer, start: number, end: number): string | BadLineReason {
+  /**
+   * Stores the series name in the shared sample, or returns the reason it is
+   * not acceptable. (Not `string | BadLineReason`: a reason is a string too.)
+   */
+  #decodeName(buf: Buffer, start: number, end: number): BadLineReason | undefined {
     let clean = true;
     for (let i = start; i < end; i++) {
       if (NAME_BYTE_OK[buf[i] as number] === 0) {
@@ -250,18 +260,24 @@ export class LineParser {
       }
     }
     let name: string;
+    // Length in bytes: clean and sanitized names are ASCII, so their length is their byte count.
+    let bytes: number;
     if (clean) {
       name = buf.toString('latin1', start, end);
+      bytes = name.length;
     } else if (this.#options.sanitizeNames) {
       name = sanitizeName(buf, start, end);
+      bytes = name.length;
     } else {
       const decoded = this.#decodeText(buf, start, end);
       if (decoded === undefined) return 'invalid_utf8';
       name = decoded;
+      bytes = end - start;
     }
-    if (name.length === 0) return 'empty_name';
-    if (name.length > this.#options.maxNameLength) return 'name_too_long';
-    return name;
+    if (bytes === 0) return 'empty_name';
+    if (bytes > this.#options.maxNameLength) return 'name_too_long';
+    this.#sample.name = name;
+    return undefined;
   }
 
   #parseTags(buf: Buffer, start: number, end: number): { tags: string; bad?: BadLineReason } {
