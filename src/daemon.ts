@@ -14,6 +14,7 @@ import { AdminServer, type AdminBackend } from './api/admin.js';
 import { deleteSeries, dumpSeries } from './api/registry-views.js';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from './log.js';
+import type { DogEvent, ServiceCheck } from './protocol/events.js';
 import type { MetricType } from './protocol/metric-type.js';
 import { PARTIAL_INTERVAL_MS } from './protocol/metric-type.js';
 import { SelfMetrics } from './self-metrics.js';
@@ -21,6 +22,8 @@ import { SqliteStore } from './store/sqlite-store.js';
 
 /** Longest a retention slice may run on one 5-second tick. */
 const PRUNE_BUDGET_MS = 20;
+/** Events (and, apart, service checks) held for the next tick at most; more are dropped and counted. */
+const MAX_PENDING_NOTES = 10_000;
 
 export interface DaemonOptions {
   /** Defaults to the system clock; tests pass a fake one. */
@@ -76,16 +79,31 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel, pretty: config.pretty });
   const selfMetrics = new SelfMetrics(config.metricsPrefix);
-  const registry = new Registry({ maxSeries: config.maxSeries }, clock.now());
+  const registry = new Registry({ maxSeries: config.maxSeries, lateWindowMs: config.lateSampleWindowSec * 1000 }, clock.now());
   const parser = new LineParser({
     sanitizeNames: config.sanitizeNames,
     maxNameLength: config.maxNameLength,
     maxTagsPerLine: config.maxTagsPerLine,
     maxTagLength: config.maxTagLength,
+    gaugeSigns: config.gaugeSigns,
+    authKeys: config.dattssAuthKeys,
   });
   const badLineLog = new BadLineLog(logger.child({ component: 'parser' }), config.badLineLogsPerMinute);
+  // Events and service checks wait here for the next tick, which writes them in one transaction.
+  let pendingEvents: DogEvent[] = [];
+  let pendingChecks: ServiceCheck[] = [];
   const sink: ParseSink = {
     sample: (sample) => registry.add(sample),
+    event: (event) => {
+      selfMetrics.eventsReceived++;
+      if (pendingEvents.length >= MAX_PENDING_NOTES) return void selfMetrics.notesDropped++;
+      pendingEvents.push({ ...event, tsSec: Number.isNaN(event.tsSec) ? Math.floor(clock.now() / 1000) : event.tsSec });
+    },
+    serviceCheck: (check) => {
+      selfMetrics.serviceChecksReceived++;
+      if (pendingChecks.length >= MAX_PENDING_NOTES) return void selfMetrics.notesDropped++;
+      pendingChecks.push({ ...check, tsSec: Number.isNaN(check.tsSec) ? Math.floor(clock.now() / 1000) : check.tsSec });
+    },
     badLine: (reason, buf, start, end) => {
       selfMetrics.badLines++;
       badLineLog.report(reason, buf, start, end);
@@ -161,6 +179,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       let minute = minuteStart(clock.now());
       scheduler = new AlignedScheduler(clock, PARTIAL_INTERVAL_MS, (nowMs) => {
         activeFlusher.tick(nowMs);
+        writeNotes(activeStore);
         pruneExpired(activeStore, nowMs);
         if (minuteStart(nowMs) !== minute) {
           minute = minuteStart(nowMs);
@@ -202,6 +221,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       await Promise.all([udp.stop(), tcp?.stop(), admin?.stop()]);
       scheduler?.stop();
       flusher?.close(clock.now());
+      if (store !== undefined) writeNotes(store);
       store?.close();
       logger.info(stats(), 'stopped');
     },
@@ -240,6 +260,20 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       },
       config: () => config,
     };
+  }
+
+  function writeNotes(activeStore: SqliteStore): void {
+    if (pendingEvents.length === 0 && pendingChecks.length === 0) return;
+    const events = pendingEvents;
+    const checks = pendingChecks;
+    pendingEvents = [];
+    pendingChecks = [];
+    try {
+      activeStore.writeEventsAndChecks(events, checks);
+    } catch (error) {
+      selfMetrics.flushErrors++;
+      logger.error({ err: error, events: events.length, checks: checks.length }, 'writing events and service checks failed');
+    }
   }
 
   /** Retention runs a slice at a time on every tick, never long enough to hold up ingest. */

@@ -15,8 +15,12 @@ export class SelfMetrics {
   badLines = 0;
   flushErrors = 0;
   tcpConnectionsRefused = 0;
+  eventsReceived = 0;
+  serviceChecksReceived = 0;
+  /** Events and service checks dropped because too many were waiting to be written. */
+  notesDropped = 0;
   lastFlushDurationMs = 0;
-  #reported = { packets: 0, lines: 0, bad: 0, dropped: 0, flushErrors: 0, tcpRefused: 0 };
+  readonly #reported = new Map<string, number>();
 
   constructor(prefix: string) {
     this.#prefix = prefix;
@@ -25,34 +29,35 @@ export class SelfMetrics {
   /** Rows for the minute starting at `minuteStartMs`: increases since the last call. */
   drainMinute(minuteStartMs: number, registry: Registry): MinuteAggregate[] {
     const tsSec = Math.floor(minuteStartMs / 1000);
-    const now = {
-      packets: this.packetsReceived,
-      lines: this.linesReceived,
-      bad: this.badLines,
-      dropped: registry.seriesDropped,
-      flushErrors: this.flushErrors,
-      tcpRefused: this.tcpConnectionsRefused,
-    };
+    const counters: [string, number][] = [
+      ['packets_received', this.packetsReceived],
+      ['lines_received', this.linesReceived],
+      ['bad_lines', this.badLines],
+      ['series_dropped', registry.seriesDropped],
+      ['late_samples', registry.lateSamples],
+      ['late_dropped', registry.lateDropped],
+      ['events_received', this.eventsReceived],
+      ['service_checks_received', this.serviceChecksReceived],
+      ['notes_dropped', this.notesDropped],
+      ['flush_errors', this.flushErrors],
+      ['tcp_connections_refused', this.tcpConnectionsRefused],
+    ];
     const rows: MinuteAggregate[] = [];
-    const counter = (name: string, increase: number): void => {
+    for (const [name, total] of counters) {
       const partial = new CounterPartial();
-      partial.add(increase, 1);
+      partial.add(total - (this.#reported.get(name) ?? 0), 1);
+      this.#reported.set(name, total);
       rows.push(aggregateOf(partial, this.#prefix + name, '', tsSec) as MinuteAggregate);
-    };
-    const gauge = (name: string, value: number): void => {
+    }
+    const gauges: [string, number][] = [
+      ['series_live', registry.size],
+      ['flush_duration_ms', this.lastFlushDurationMs],
+    ];
+    for (const [name, value] of gauges) {
       const partial = new GaugePartial();
       partial.add(value, minuteStartMs);
       rows.push(aggregateOf(partial, this.#prefix + name, '', tsSec) as MinuteAggregate);
-    };
-    counter('packets_received', now.packets - this.#reported.packets);
-    counter('lines_received', now.lines - this.#reported.lines);
-    counter('bad_lines', now.bad - this.#reported.bad);
-    counter('series_dropped', now.dropped - this.#reported.dropped);
-    counter('flush_errors', now.flushErrors - this.#reported.flushErrors);
-    counter('tcp_connections_refused', now.tcpRefused - this.#reported.tcpRefused);
-    gauge('series_live', registry.size);
-    gauge('flush_duration_ms', this.lastFlushDurationMs);
-    this.#reported = now;
+    }
     return rows;
   }
 }

@@ -1,11 +1,25 @@
-import { PARTIAL_INTERVAL_MS, type MetricType } from '../protocol/metric-type.js';
+import { MINUTE_MS, PARTIAL_INTERVAL_MS, type MetricType } from '../protocol/metric-type.js';
 import type { Sample } from '../ingest/parser.js';
-import type { CounterPartial, GaugePartial, SetPartial, TimerPartial } from './partial.js';
+import { createPartial, type CounterPartial, type GaugePartial, type Partial, type SetPartial, type TimerPartial } from './partial.js';
 import { Series } from './series.js';
 
 export interface RegistryOptions {
   /** Samples that would create a series beyond this many are dropped and counted. */
   maxSeries: number;
+  /** A timestamped sample up to this old (ms) goes to the minute it belongs to; older ones are dropped. */
+  lateWindowMs: number;
+}
+
+/** How far ahead of the daemon's clock a timestamped sample may be (clock skew between hosts). */
+export const FUTURE_TOLERANCE_MS = 60_000;
+
+/** Timestamped samples for a minute that is no longer current, merged at the next tick. */
+export interface LatePartial {
+  minuteStartMs: number;
+  type: MetricType;
+  name: string;
+  tags: string;
+  partial: Partial;
 }
 
 /**
@@ -24,8 +38,13 @@ export class Registry {
   };
   #size = 0;
   #currentIntervalMs: number;
+  readonly #late = new Map<string, LatePartial>();
   /** Samples refused because the series cap was reached (cumulative). */
   seriesDropped = 0;
+  /** Timestamped samples merged into an earlier minute (cumulative). */
+  lateSamples = 0;
+  /** Timestamped samples too old or too far in the future (cumulative). */
+  lateDropped = 0;
 
   constructor(options: RegistryOptions, nowMs: number) {
     this.#options = options;
@@ -48,6 +67,15 @@ export class Registry {
 
   /** Adds one parsed sample (copied; the parser reuses the object). False when dropped. */
   add(sample: Sample): boolean {
+    if (!Number.isNaN(sample.timestampSec)) {
+      const atMs = sample.timestampSec * 1000;
+      const now = this.#currentIntervalMs;
+      if (atMs >= now + PARTIAL_INTERVAL_MS + FUTURE_TOLERANCE_MS || atMs < now - this.#options.lateWindowMs) {
+        this.lateDropped++;
+        return false;
+      }
+      if (atMs < now - (now % MINUTE_MS)) return this.#addLate(sample, atMs - (atMs % MINUTE_MS));
+    }
     const map = this.#byType[sample.type];
     const key = seriesKey(sample.name, sample.tags);
     let series = map.get(key);
@@ -82,6 +110,43 @@ export class Registry {
         break;
     }
     return true;
+  }
+
+  /** A sample stamped in an earlier minute: kept apart, written by the next tick through the merging write. */
+  #addLate(sample: Sample, minuteStartMs: number): boolean {
+    const key = `${minuteStartMs}\n${sample.type}\n${seriesKey(sample.name, sample.tags)}`;
+    let late = this.#late.get(key);
+    if (late === undefined) {
+      if (this.#late.size >= this.#options.maxSeries) {
+        this.lateDropped++;
+        return false;
+      }
+      late = { minuteStartMs, type: sample.type, name: sample.name, tags: sample.tags, partial: createPartial(sample.type) };
+      this.#late.set(key, late);
+    }
+    const partial = late.partial;
+    switch (partial.type) {
+      case 'counter':
+      case 'timer':
+        partial.add(sample.value, sample.rate);
+        break;
+      case 'gauge':
+        // A delta applies to what this late minute has seen so far.
+        partial.add(sample.gaugeDelta && partial.count > 0 ? partial.last + sample.value : sample.value, sample.timestampSec * 1000);
+        break;
+      case 'set':
+        partial.add(sample.member);
+        break;
+    }
+    this.lateSamples++;
+    return true;
+  }
+
+  /** Takes the late partials gathered since the last call. */
+  drainLate(): LatePartial[] {
+    const late = [...this.#late.values()];
+    this.#late.clear();
+    return late;
   }
 
   *series(type?: MetricType): IterableIterator<Series> {

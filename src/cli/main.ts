@@ -41,7 +41,8 @@ function addConfigOption(command: Command, key: ConfigKey): void {
     command.addOption(new Option(`--no-${flag.slice(2)}`, `turn ${flag} off`));
     return;
   }
-  const placeholder = schema.type === 'integer' ? '<n>' : `<${describeExpected(key).startsWith('one of') ? 'level' : 'value'}>`;
+  const placeholder =
+    schema.type === 'integer' ? '<n>' : schema.type === 'array' ? '<list>' : describeExpected(key).startsWith('one of') ? '<choice>' : '<value>';
   command.addOption(new Option(`${flag} ${placeholder}`, `${schema.description as string} ${details}`));
 }
 

@@ -89,6 +89,8 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
     const trimmed = text.trim();
     if (schema.type === 'integer') {
       merged[key] = /^[+-]?\d+$/.test(trimmed) ? Number(trimmed) : text;
+    } else if (schema.type === 'array') {
+      merged[key] = trimmed === '' ? [] : trimmed.split(',').map((item) => item.trim());
     } else if (schema.type === 'boolean') {
       const lower = trimmed.toLowerCase();
       merged[key] = ['true', '1', 'yes', 'on'].includes(lower) ? true : ['false', '0', 'no', 'off'].includes(lower) ? false : text;

@@ -105,6 +105,24 @@ export const ConfigSchema = Type.Object(
       default: true,
       description: "Etsy statsd's name sanitizer: whitespace becomes _, / becomes -, other characters outside [A-Za-z0-9_.-] are dropped.",
     }),
+    gaugeSigns: Type.Union([Type.Literal('delta'), Type.Literal('absolute')], {
+      default: 'delta',
+      description:
+        "What a gauge value written with + or - means: 'delta' (Etsy statsd) changes the current value by it, 'absolute' (DogStatsD) sets it.",
+    }),
+    dattssAuthKeys: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+      maxItems: 1000,
+      default: [],
+      description:
+        'Keys accepted in DaTtSs AUTH:PROCESS:STAT:VALUE datagrams (comma-separated in env and flags); a datagram with another key is a bad line. Empty: the AUTH part is ignored.',
+    }),
+    lateSampleWindowSec: Type.Integer({
+      minimum: 0,
+      maximum: 86400,
+      default: 600,
+      description:
+        'A DogStatsD |T-stamped sample up to this old is merged into the minute it belongs to, even one already written; older ones, and ones more than 60 s in the future, are dropped and counted.',
+    }),
     maxNameLength: Type.Integer({
       minimum: 1,
       maximum: 10000,
@@ -183,6 +201,7 @@ export const CONFIG_FILE_ENV = 'DATTSS_CONFIG';
 /** The expected value in words, for error messages and --help. */
 export function describeExpected(key: ConfigKey): string {
   const schema = optionSchema(key);
+  if (schema.type === 'array') return 'a list of strings (comma-separated in env and flags)';
   if (Array.isArray(schema.anyOf)) return `one of ${(schema.anyOf as TSchema[]).map((s) => String(s.const)).join(', ')}`;
   switch (schema.type) {
     case 'integer':

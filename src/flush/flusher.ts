@@ -1,5 +1,5 @@
 import type { MinuteAggregate } from '../aggregate/summarize.js';
-import { summarizeMinute } from '../aggregate/summarize.js';
+import { aggregateOf, summarizeMinute } from '../aggregate/summarize.js';
 import type { Registry } from '../aggregate/registry.js';
 import { MINUTE_MS } from '../protocol/metric-type.js';
 import type { Logger } from '../log.js';
@@ -45,13 +45,17 @@ export class Flusher {
     const lastDataMinute = minuteStart(registry.currentIntervalMs);
     registry.advance(nowMs);
     const currentMinute = minuteStart(registry.currentIntervalMs);
-    if (currentMinute <= this.#flushedBeforeMs) return;
+    if (currentMinute <= this.#flushedBeforeMs) {
+      this.#writeLate();
+      return;
+    }
     // Only minutes up to the previous current interval can hold samples: after a
     // forward clock jump the minutes in between are empty and are skipped.
     for (let minute = this.#flushedBeforeMs; minute <= lastDataMinute && minute < currentMinute; minute += MINUTE_MS) {
       this.#flushMinute(minute);
     }
     this.#flushedBeforeMs = currentMinute;
+    this.#writeLate();
     const evicted = registry.evictIdle(currentMinute - this.#options.seriesIdleMs);
     if (evicted > 0) this.#options.logger.debug({ evicted, series: registry.size }, 'evicted idle series');
   }
@@ -66,6 +70,22 @@ export class Flusher {
     this.tick(nowMs);
     this.#flushMinute(this.#flushedBeforeMs);
     this.#closed = true;
+  }
+
+  /** Timestamped samples of minutes already written merge into their rows (and rollups). */
+  #writeLate(): void {
+    const rows: MinuteAggregate[] = [];
+    for (const late of this.#options.registry.drainLate()) {
+      const row = aggregateOf(late.partial, late.name, late.tags, Math.floor(late.minuteStartMs / 1000));
+      if (row !== null) rows.push(row);
+    }
+    if (rows.length === 0) return;
+    try {
+      this.#options.sink.writeMinute(rows);
+    } catch (error) {
+      this.#options.selfMetrics.flushErrors++;
+      this.#options.logger.error({ err: error, rows: rows.length }, 'writing late samples failed');
+    }
   }
 
   #flushMinute(minuteStartMs: number): void {

@@ -1,14 +1,43 @@
+import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { MetricType } from '../protocol/metric-type.js';
 import { canonicalTags, type Tag } from '../protocol/tags.js';
+import { isEventLine, isServiceCheckLine, parseEvent, parseServiceCheck } from './dogstatsd-events.js';
+import {
+  allLetters,
+  AT,
+  BANG,
+  COLON,
+  COMMA,
+  CR,
+  dattssSuffixType,
+  EQUALS,
+  HASH,
+  isLetter,
+  MINUS,
+  NAME_BYTE_OK,
+  NEWLINE,
+  PIPE,
+  PLUS,
+  sanitizeName,
+  SEMICOLON,
+  trimEnd,
+  trimStart,
+  typeOf,
+  UPPER_T,
+} from './line-bytes.js';
 import { parseDecimal } from './number.js';
 
 /**
- * Buffer → samples for the statsd line protocol and DaTtSs value suffixes.
+ * Buffer → samples, events and service checks for every statsd dialect.
  * Pure and synchronous: no I/O, no timers, never throws. Each sample is handed
  * to the sink in a single reused object, so the sink must copy what it keeps.
  *
- *   name:value[:value…]|type[|@rate][|#k:v,…]      (Etsy statsd, DogStatsD tags)
- *   name:153ms  name:1c  name:23g  name:5g!        (DaTtSs value with unit suffix)
+ *   name:value[:value…]|type[|@rate][|#k:v,…][|T<unix s>][|c:<id>]   Etsy statsd, DogStatsD
+ *   name,k=v,k2=v2:value|type      name;k=v;k2=v2:value|type         Telegraf, Graphite tags
+ *   name:1:2:3|d                                                     DogStatsD multi-value
+ *   name:153ms  name:1c  name:23g  name:5g!                          DaTtSs value with unit suffix
+ *   AUTH:PROCESS:STAT:VALUE                                          DaTtSs v1 datagram
+ *   _e{3,4}:title|text|…   _sc|name|status|…                         DogStatsD events, service checks
  *
  * The full grammar and every deviation from Etsy statsd are in docs/protocol.md.
  */
@@ -22,10 +51,12 @@ export interface Sample {
   value: number;
   /** Sample rate in (0, 1]; counters are scaled by 1/rate, timers count 1/rate. */
   rate: number;
-  /** A gauge value written with an explicit `+` or `-`: a delta on the current value. */
+  /** A gauge value written with an explicit `+` or `-` in delta mode: a delta on the current value. */
   gaugeDelta: boolean;
   /** Set member; '' for other types. */
   member: string;
+  /** DogStatsD `|T` timestamp in Unix seconds; NaN when the line has none. */
+  timestampSec: number;
 }
 
 export type BadLineReason =
@@ -35,15 +66,22 @@ export type BadLineReason =
   | 'bad_value'
   | 'negative_timer'
   | 'bad_rate'
+  | 'bad_timestamp'
   | 'empty_name'
   | 'name_too_long'
   | 'invalid_utf8'
   | 'too_many_tags'
-  | 'tag_too_long';
+  | 'tag_too_long'
+  | 'bad_event'
+  | 'bad_service_check'
+  | 'auth_failed';
 
 export interface ParseSink {
   sample(sample: Sample): void;
-  /** One rejected value; `start`/`end` delimit the whole line in `buf`. */
+  /** Events and service checks without `d:` carry NaN; the sink stamps them. */
+  event(event: DogEvent): void;
+  serviceCheck(check: ServiceCheck): void;
+  /** One rejected value, or a whole rejected line; `start`/`end` delimit the line in `buf`. */
   badLine(reason: BadLineReason, buf: Buffer, start: number, end: number): void;
 }
 
@@ -55,38 +93,33 @@ export interface ParserOptions {
   maxTagsPerLine: number;
   /** Longest accepted tag (`key:value`), in bytes. */
   maxTagLength: number;
-}
-
-const NEWLINE = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
-const COLON = 0x3a;
-const PIPE = 0x7c;
-const HASH = 0x23;
-const AT = 0x40;
-const COMMA = 0x2c;
-const BANG = 0x21;
-const PLUS = 0x2b;
-const MINUS = 0x2d;
-const SLASH = 0x2f;
-const UNDERSCORE = 0x5f;
-
-/** Bytes Etsy's sanitizer keeps as they are: `[A-Za-z0-9_.-]`. */
-const NAME_BYTE_OK = new Uint8Array(256);
-for (let b = 0; b < 256; b++) {
-  const c = String.fromCharCode(b);
-  NAME_BYTE_OK[b] = /[A-Za-z0-9_.-]/.test(c) ? 1 : 0;
+  /** 'delta' (Etsy): `+N`/`-N` change the current gauge value; 'absolute' (DogStatsD): they set it. */
+  gaugeSigns: 'delta' | 'absolute';
+  /** Keys accepted in DaTtSs `AUTH:PROCESS:STAT:VALUE` datagrams; empty: AUTH is ignored. */
+  authKeys: readonly string[];
 }
 
 export class LineParser {
   readonly #options: ParserOptions;
-  readonly #sample: Sample = { type: 'counter', name: '', tags: '', value: 0, rate: 1, gaugeDelta: false, member: '' };
+  readonly #sample: Sample = {
+    type: 'counter',
+    name: '',
+    tags: '',
+    value: 0,
+    rate: 1,
+    gaugeDelta: false,
+    member: '',
+    timestampSec: Number.NaN,
+  };
   readonly #utf8 = new TextDecoder('utf-8', { fatal: true });
-  #tagScratch: Tag[] = [];
+  readonly #authKeys: Buffer[];
+  readonly #tags: Tag[] = [];
+  /** Value parts waiting for the type of a later part (`name:1:2:3|d`): start, end pairs. */
+  readonly #untyped: number[] = [];
 
   constructor(options: ParserOptions) {
     this.#options = options;
+    this.#authKeys = options.authKeys.map((key) => Buffer.from(key));
   }
 
   /** Parses every line of one packet; returns the number of non-empty lines seen. */
@@ -109,13 +142,48 @@ export class LineParser {
   }
 
   #parseLine(buf: Buffer, start: number, end: number, sink: ParseSink): void {
-    let colon = start;
-    while (colon < end && buf[colon] !== COLON) colon++;
-    if (colon === end) return sink.badLine('missing_value', buf, start, end);
+    if (buf[start] === 0x5f) {
+      // `_e{` and `_sc|` cannot start a metric name that means anything else.
+      if (isEventLine(buf, start, end)) {
+        const result = parseEvent(buf, start, end, Number.NaN);
+        return 'event' in result ? sink.event(result.event) : sink.badLine(result.bad, buf, start, end);
+      }
+      if (isServiceCheckLine(buf, start, end)) {
+        const result = parseServiceCheck(buf, start, end, Number.NaN);
+        return 'check' in result ? sink.serviceCheck(result.check) : sink.badLine(result.bad, buf, start, end);
+      }
+    }
+    // One pass for what decides the dialect: the first ':', how many ':', any '|'.
+    let colon = -1;
+    let colons = 0;
+    let hasPipe = false;
+    for (let i = start; i < end; i++) {
+      const byte = buf[i];
+      if (byte === COLON) {
+        if (colon === -1) colon = i;
+        colons++;
+      } else if (byte === PIPE) {
+        hasPipe = true;
+        break;
+      }
+    }
+    if (colon === -1) return sink.badLine('missing_value', buf, start, end);
+    if (!hasPipe && colons === 3) return this.#parseDattssDatagram(buf, start, end, sink);
 
-    // The name goes straight into the shared sample; a reason means the line is rejected.
-    const badName = this.#decodeName(buf, start, colon);
+    const sample = this.#sample;
+    sample.timestampSec = Number.NaN;
+    const tags = this.#tags;
+    tags.length = 0;
+
+    // Telegraf (`name,k=v`) and Graphite (`name;k=v`) tags end the name.
+    let nameEnd = start;
+    while (nameEnd < colon && buf[nameEnd] !== COMMA && buf[nameEnd] !== SEMICOLON) nameEnd++;
+    const badName = this.#decodeName(buf, start, nameEnd);
     if (badName !== undefined) return sink.badLine(badName, buf, start, end);
+    if (nameEnd < colon) {
+      const bad = this.#collectTags(buf, nameEnd + 1, colon, true);
+      if (bad !== undefined) return sink.badLine(bad, buf, start, end);
+    }
 
     // The DogStatsD tag field runs from `|#` to the next `|`; it may contain `:`,
     // so it is cut out before the value parts are split on `:`.
@@ -126,44 +194,84 @@ export class LineParser {
         break;
       }
     }
-    let tags = '';
     let tagEnd = end;
     if (tagStart !== -1) {
       tagEnd = tagStart + 2;
       while (tagEnd < end && buf[tagEnd] !== PIPE) tagEnd++;
-      const parsed = this.#parseTags(buf, tagStart + 2, tagEnd);
-      if (parsed.bad !== undefined) return sink.badLine(parsed.bad, buf, start, end);
-      tags = parsed.tags;
+      const bad = this.#collectTags(buf, tagStart + 2, tagEnd, false);
+      if (bad !== undefined) return sink.badLine(bad, buf, start, end);
     }
+    sample.tags = tags.length === 0 ? '' : canonicalTags(tags);
+    this.#parseParts(buf, start, end, colon + 1, tagStart === -1 ? end : tagStart, tagEnd, sink);
+  }
 
-    const sample = this.#sample;
-    sample.tags = tags;
-    const partsEnd = tagStart === -1 ? end : tagStart;
-    let partStart = colon + 1;
+  /**
+   * Splits `[partsStart, partsEnd)` into value parts on `:` and emits them.
+   * Fields after a tag field (`[tagEnd, end)`, e.g. `…|#a:b|@0.5`) belong to
+   * the last part. A part that is only a value takes its type and fields from
+   * the next typed part (DogStatsD's `name:1:2:3|d`).
+   */
+  #parseParts(buf: Buffer, start: number, end: number, partsStart: number, partsEnd: number, tagEnd: number, sink: ParseSink): void {
+    const untyped = this.#untyped;
+    untyped.length = 0;
+    let partStart = partsStart;
     for (;;) {
-      let partEnd = partStart;
-      while (partEnd < partsEnd && buf[partEnd] !== COLON) partEnd++;
-      // Fields after the tag field (`…|#a:b|@0.5`) belong to the last value part.
-      const trailing = partEnd === partsEnd && tagStart !== -1;
-      const bad = this.#parsePart(buf, partStart, partEnd, trailing ? tagEnd : end, end);
-      if (bad === undefined) sink.sample(sample);
-      else sink.badLine(bad, buf, start, end);
-      if (partEnd >= partsEnd) break;
+      const partEnd = this.#partEnd(buf, partStart, partsEnd);
+      const last = partEnd >= partsEnd;
+      if (!last && isBareValue(buf, partStart, partEnd)) {
+        untyped.push(partStart, partEnd);
+      } else {
+        const extraStart = last && partsEnd < end ? tagEnd : end;
+        const valueEnd = this.#parseTypeAndFields(buf, partStart, partEnd, extraStart, end);
+        if (typeof valueEnd === 'string') {
+          for (let i = 0; i < untyped.length; i += 2) sink.badLine(valueEnd, buf, start, end);
+          sink.badLine(valueEnd, buf, start, end);
+        } else {
+          for (let i = 0; i < untyped.length; i += 2) this.#emitValue(buf, untyped[i] as number, untyped[i + 1] as number, start, end, sink);
+          this.#emitValue(buf, partStart, valueEnd, start, end, sink);
+        }
+        untyped.length = 0;
+      }
+      if (last) break;
       partStart = partEnd + 1;
     }
   }
 
   /**
-   * Fills the shared sample's type, value, rate, delta flag and member from one
-   * value part `value|type[|@rate]…` or `value<suffix>[!]`. Fields in
-   * `[extraStart, extraEnd)` (after a tag field) are read like trailing fields.
+   * The end of the value part starting at `start`: the next `:`, except the
+   * `:` of an extension field after the type (`|c:container`, `|x:…`), which
+   * runs to the next `|`.
    */
-  #parsePart(buf: Buffer, start: number, end: number, extraStart: number, extraEnd: number): BadLineReason | undefined {
+  #partEnd(buf: Buffer, start: number, limit: number): number {
+    let fields = 0;
+    let fieldStart = start;
+    for (let i = start; i < limit; i++) {
+      const byte = buf[i];
+      if (byte === PIPE) {
+        fields++;
+        fieldStart = i + 1;
+      } else if (byte === COLON) {
+        if (fields < 2 || !allLetters(buf, fieldStart, i)) return i;
+        while (i + 1 < limit && buf[i + 1] !== PIPE) i++;
+      }
+    }
+    return limit;
+  }
+
+  #emitValue(buf: Buffer, valueStart: number, valueEnd: number, lineStart: number, lineEnd: number, sink: ParseSink): void {
+    const bad = this.#parseValue(buf, valueStart, valueEnd);
+    if (bad === undefined) sink.sample(this.#sample);
+    else sink.badLine(bad, buf, lineStart, lineEnd);
+  }
+
+  /**
+   * Sets the shared sample's type, rate and timestamp from one part
+   * `value|type[|field…]` or `value<suffix>[!]`, plus the fields in
+   * `[extraStart, extraEnd)`. Returns where the value ends, or why the part is bad.
+   */
+  #parseTypeAndFields(buf: Buffer, start: number, end: number, extraStart: number, extraEnd: number): number | BadLineReason {
     const sample = this.#sample;
     sample.rate = 1;
-    sample.gaugeDelta = false;
-    sample.member = '';
-
     let pipe = start;
     while (pipe < end && buf[pipe] !== PIPE) pipe++;
     let valueEnd = pipe;
@@ -178,11 +286,6 @@ export class LineParser {
       if (type === undefined) return 'unknown_type';
       sample.type = type;
       valueEnd = suffixStart;
-      // `name:5ms|#a:b|@0.5`: fields after the tag field apply here too.
-      if (extraStart < extraEnd) {
-        const extraBad = this.#parseFields(buf, extraStart, extraEnd);
-        if (extraBad !== undefined) return extraBad;
-      }
     } else {
       let typeEnd = pipe + 1;
       while (typeEnd < end && buf[typeEnd] !== PIPE) typeEnd++;
@@ -191,33 +294,41 @@ export class LineParser {
       sample.type = type;
       const bad = this.#parseFields(buf, typeEnd, end);
       if (bad !== undefined) return bad;
-      if (extraStart < extraEnd) {
-        const extraBad = this.#parseFields(buf, extraStart, extraEnd);
-        if (extraBad !== undefined) return extraBad;
-      }
     }
-    return this.#parseValue(buf, start, valueEnd);
+    if (extraStart < extraEnd) {
+      const bad = this.#parseFields(buf, extraStart, extraEnd);
+      if (bad !== undefined) return bad;
+    }
+    return valueEnd;
   }
 
-  /** Reads `|field|field…`; only `@rate` has a meaning here, other fields are ignored. */
+  /** Reads `|field|field…`: `@rate` and `T<unix s>`; `c:…` and other fields are ignored. */
   #parseFields(buf: Buffer, start: number, end: number): BadLineReason | undefined {
     let fieldStart = start;
     while (fieldStart < end) {
       fieldStart++; // skip the '|'
       let fieldEnd = fieldStart;
       while (fieldEnd < end && buf[fieldEnd] !== PIPE) fieldEnd++;
-      if (buf[fieldStart] === AT) {
+      const first = buf[fieldStart];
+      if (first === AT) {
         const rate = parseDecimal(buf, fieldStart + 1, fieldEnd);
         if (!(rate > 0 && rate <= 1)) return 'bad_rate';
         this.#sample.rate = rate;
+      } else if (first === UPPER_T) {
+        const ts = parseDecimal(buf, fieldStart + 1, fieldEnd);
+        if (!Number.isInteger(ts) || ts < 0 || buf[fieldStart + 1] === PLUS) return 'bad_timestamp';
+        this.#sample.timestampSec = ts;
       }
       fieldStart = fieldEnd;
     }
     return undefined;
   }
 
+  /** Sets the sample's value, member and delta flag for its type. */
   #parseValue(buf: Buffer, start: number, end: number): BadLineReason | undefined {
     const sample = this.#sample;
+    sample.gaugeDelta = false;
+    sample.member = '';
     if (start === end) return 'missing_value';
     switch (sample.type) {
       case 'set': {
@@ -233,7 +344,7 @@ export class LineParser {
       }
       case 'gauge': {
         const first = buf[trimStart(buf, start, end)];
-        sample.gaugeDelta = first === PLUS || first === MINUS;
+        sample.gaugeDelta = this.#options.gaugeSigns === 'delta' && (first === PLUS || first === MINUS);
         break;
       }
       case 'counter':
@@ -245,6 +356,42 @@ export class LineParser {
     if (sample.type === 'timer' && value < 0) return 'negative_timer';
     sample.value = value;
     return undefined;
+  }
+
+  /** DaTtSs v1: `AUTH:PROCESS:STAT:VALUE`, VALUE like `153ms`; PROCESS becomes tag `process`. */
+  #parseDattssDatagram(buf: Buffer, start: number, end: number, sink: ParseSink): void {
+    const first = buf.indexOf(COLON, start);
+    const second = buf.indexOf(COLON, first + 1);
+    const third = buf.indexOf(COLON, second + 1);
+    if (this.#authKeys.length > 0 && !this.#authorized(buf, start, first)) return sink.badLine('auth_failed', buf, start, end);
+    const badName = this.#decodeName(buf, second + 1, third);
+    if (badName !== undefined) return sink.badLine(badName, buf, start, end);
+    const sample = this.#sample;
+    sample.timestampSec = Number.NaN;
+    const tags = this.#tags;
+    tags.length = 0;
+    if (second > first + 1) {
+      const process = this.#decodeText(buf, first + 1, second);
+      if (process === undefined) return sink.badLine('invalid_utf8', buf, start, end);
+      if (process.length + 'process:'.length > this.#options.maxTagLength) return sink.badLine('tag_too_long', buf, start, end);
+      tags.push({ key: 'process', value: process });
+    }
+    sample.tags = canonicalTags(tags);
+    const valueEnd = this.#parseTypeAndFields(buf, third + 1, end, end, end);
+    if (typeof valueEnd === 'string') return sink.badLine(valueEnd, buf, start, end);
+    this.#emitValue(buf, third + 1, valueEnd, start, end, sink);
+  }
+
+  /** Compares the key with every configured key in full, so the time taken does not tell how much matched. */
+  #authorized(buf: Buffer, start: number, end: number): boolean {
+    const length = end - start;
+    let matched = 0;
+    for (const key of this.#authKeys) {
+      let difference = key.length ^ length;
+      for (let i = 0; i < key.length; i++) difference |= (key[i] as number) ^ (i < length ? (buf[start + i] as number) : 0);
+      matched |= difference === 0 ? 1 : 0;
+    }
+    return matched === 1;
   }
 
   /**
@@ -280,26 +427,33 @@ export class LineParser {
     return undefined;
   }
 
-  #parseTags(buf: Buffer, start: number, end: number): { tags: string; bad?: BadLineReason } {
-    const tags = this.#tagScratch;
-    tags.length = 0;
+  /**
+   * Adds the tags of `[start, end)` to the line's tag list: DogStatsD style
+   * (`k:v,k2:v2`), or, with `inName`, Telegraf/Graphite style (`k=v` separated
+   * by `,` or `;`).
+   */
+  #collectTags(buf: Buffer, start: number, end: number, inName: boolean): BadLineReason | undefined {
+    const tags = this.#tags;
+    const separator = inName ? EQUALS : COLON;
     let tagStart = start;
     while (tagStart <= end) {
       let tagEnd = tagStart;
-      while (tagEnd < end && buf[tagEnd] !== COMMA) tagEnd++;
+      while (tagEnd < end && buf[tagEnd] !== COMMA && !(inName && buf[tagEnd] === SEMICOLON)) tagEnd++;
       const s = trimStart(buf, tagStart, tagEnd);
-      const e = trimEnd(buf, tagStart, tagEnd);
+      const e = trimEnd(buf, s, tagEnd);
       if (s < e) {
-        if (e - s > this.#options.maxTagLength) return { tags: '', bad: 'tag_too_long' };
-        if (tags.length === this.#options.maxTagsPerLine) return { tags: '', bad: 'too_many_tags' };
-        const text = this.#decodeText(buf, s, e);
-        if (text === undefined) return { tags: '', bad: 'invalid_utf8' };
-        const colon = text.indexOf(':');
-        tags.push(colon === -1 ? { key: text, value: '' } : { key: text.slice(0, colon), value: text.slice(colon + 1) });
+        if (e - s > this.#options.maxTagLength) return 'tag_too_long';
+        if (tags.length === this.#options.maxTagsPerLine) return 'too_many_tags';
+        let split = s;
+        while (split < e && buf[split] !== separator) split++;
+        const key = this.#decodeText(buf, s, split);
+        const value = split < e ? this.#decodeText(buf, split + 1, e) : '';
+        if (key === undefined || value === undefined) return 'invalid_utf8';
+        tags.push({ key, value });
       }
       tagStart = tagEnd + 1;
     }
-    return { tags: canonicalTags(tags) };
+    return undefined;
   }
 
   /** ASCII as is; other bytes must be valid UTF-8. */
@@ -317,74 +471,10 @@ export class LineParser {
   }
 }
 
-/** Etsy's keyNameSanitize on bytes: whitespace → `_`, `/` → `-`, other bytes outside `[A-Za-z0-9_.-]` dropped. */
-function sanitizeName(buf: Buffer, start: number, end: number): string {
-  let out = '';
-  let i = start;
-  while (i < end) {
-    const byte = buf[i] as number;
-    if (NAME_BYTE_OK[byte] === 1) {
-      out += String.fromCharCode(byte);
-      i++;
-    } else if (isWhitespace(byte)) {
-      // /\s+/ → '_': a run of whitespace becomes one underscore.
-      out += String.fromCharCode(UNDERSCORE);
-      while (i < end && isWhitespace(buf[i] as number)) i++;
-    } else {
-      if (byte === SLASH) out += '-';
-      i++;
-    }
-  }
-  return out;
-}
-
-function isWhitespace(byte: number): boolean {
-  return byte === SPACE || (byte >= TAB && byte <= CR);
-}
-
-function isLetter(byte: number): boolean {
-  return (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a);
-}
-
-function trimStart(buf: Buffer, start: number, end: number): number {
-  while (start < end && buf[start] === SPACE) start++;
-  return start;
-}
-
-function trimEnd(buf: Buffer, start: number, end: number): number {
-  while (end > start && buf[end - 1] === SPACE) end--;
-  return end;
-}
-
-/** DaTtSs units: `c`, `ms` and `g` only. */
-function dattssSuffixType(buf: Buffer, start: number, end: number): MetricType | undefined {
-  const a = buf[start];
-  if (end - start === 1) return a === 0x63 ? 'counter' : a === 0x67 ? 'gauge' : undefined;
-  if (end - start === 2 && a === 0x6d && buf[start + 1] === 0x73) return 'timer';
-  return undefined;
-}
-
-/** Maps a type field (spaces around it tolerated) to a metric type. */
-function typeOf(buf: Buffer, start: number, end: number): MetricType | undefined {
-  start = trimStart(buf, start, end);
-  end = trimEnd(buf, start, end);
-  const length = end - start;
-  const a = buf[start];
-  if (length === 1) {
-    switch (a) {
-      case 0x63: // c
-        return 'counter';
-      case 0x67: // g
-        return 'gauge';
-      case 0x73: // s
-        return 'set';
-      case 0x68: // h
-      case 0x64: // d
-        return 'timer';
-      default:
-        return undefined;
-    }
-  }
-  if (length === 2 && a === 0x6d && buf[start + 1] === 0x73) return 'timer'; // ms
-  return undefined;
+/** A part with no `|` and no unit suffix: only a value (`1` of `name:1:2|d`). */
+function isBareValue(buf: Buffer, start: number, end: number): boolean {
+  if (start === end) return false;
+  for (let i = start; i < end; i++) if (buf[i] === PIPE) return false;
+  const lastByte = buf[end - 1] as number;
+  return !isLetter(lastByte) && lastByte !== BANG;
 }

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import type { MinuteAggregate } from '../aggregate/summarize.js';
 import { DattssError } from '../errors.js';
+import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { MetricType } from '../protocol/metric-type.js';
 import { migrate } from './migrate.js';
 import { RESOLUTIONS, bucketStart, type Resolution } from './resolution.js';
@@ -56,6 +57,11 @@ export class SqliteStore {
   readonly #write: Record<Resolution, Statement<AggregateParams>>;
   readonly #prune: Record<Resolution, Statement<[number, number]>>;
   readonly #deleteOrphans: Statement<[number]>;
+  readonly #insertEvent: Statement<DogEvent>;
+  readonly #insertCheck: Statement<ServiceCheck>;
+  readonly #pruneEvents: Statement<[number, number]>;
+  readonly #pruneChecks: Statement<[number, number]>;
+  readonly #writeNotes: (events: DogEvent[], checks: ServiceCheck[]) => void;
   readonly #writeMinute: (rows: MinuteAggregate[]) => void;
   #lastOrphanSweepSec = Number.NEGATIVE_INFINITY;
 
@@ -82,6 +88,20 @@ export class SqliteStore {
       ),
     );
     this.#deleteOrphans = this.db.prepare(DELETE_ORPHANS_SQL);
+    this.#insertEvent = this.db.prepare(
+      `INSERT INTO events (ts, title, text, hostname, aggregation_key, priority, source_type, alert_type, tags)
+       VALUES (@tsSec, @title, @text, @hostname, @aggregationKey, @priority, @sourceType, @alertType, @tags)`,
+    );
+    this.#insertCheck = this.db.prepare(
+      `INSERT INTO service_checks (ts, name, status, hostname, message, tags)
+       VALUES (@tsSec, @name, @status, @hostname, @message, @tags)`,
+    );
+    this.#pruneEvents = this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? LIMIT ?)');
+    this.#pruneChecks = this.db.prepare('DELETE FROM service_checks WHERE id IN (SELECT id FROM service_checks WHERE ts < ? LIMIT ?)');
+    this.#writeNotes = this.db.transaction((events: DogEvent[], checks: ServiceCheck[]) => {
+      for (const event of events) this.#insertEvent.run(event);
+      for (const check of checks) this.#insertCheck.run(check);
+    });
     this.#writeMinute = this.db.transaction((rows: MinuteAggregate[]) => {
       for (const row of rows) {
         const { id } = this.#upsertSeries.get(row.type, row.name, row.tags, row.tsSec, row.tsSec) as { id: number };
@@ -105,6 +125,18 @@ export class SqliteStore {
     }
   }
 
+  /** Appends DogStatsD events and service checks, in one transaction. */
+  writeEventsAndChecks(events: DogEvent[], checks: ServiceCheck[]): void {
+    if (events.length === 0 && checks.length === 0) return;
+    try {
+      this.#writeNotes(events, checks);
+    } catch (cause) {
+      throw new DattssError('DATTSS_STORE_WRITE', `cannot write events and service checks to ${this.db.name}: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+  }
+
   /**
    * Deletes expired rows in small batches for at most `budgetMs`, oldest
    * resolution first, and now and then the series left without any row.
@@ -119,9 +151,13 @@ export class SqliteStore {
       ['1h', nowSec - this.#retention.hourDays * 86400],
     ];
     if (this.#retention.dayDays > 0) cutoffs.push(['1d', nowSec - this.#retention.dayDays * 86400]);
-    for (const [resolution, cutoff] of cutoffs) {
+    // Events and service checks are kept as long as hour rows.
+    const prunes: [Statement<[number, number]>, number][] = cutoffs.map(([resolution, cutoff]) => [this.#prune[resolution], cutoff]);
+    const hourCutoff = nowSec - this.#retention.hourDays * 86400;
+    prunes.push([this.#pruneEvents, hourCutoff], [this.#pruneChecks, hourCutoff]);
+    for (const [statement, cutoff] of prunes) {
       for (;;) {
-        const { changes } = this.#prune[resolution].run(cutoff, PRUNE_BATCH_ROWS);
+        const { changes } = statement.run(cutoff, PRUNE_BATCH_ROWS);
         deleted += changes;
         if (changes < PRUNE_BATCH_ROWS) break;
         if (performance.now() >= deadline) return deleted;

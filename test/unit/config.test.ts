@@ -47,7 +47,7 @@ function loadError(t: Test, sources: ConfigSources): DattssError & { problems?: 
 }
 
 /** A valid value other than the default, from the schema (so new keys are covered without edits here). */
-function otherValue(key: ConfigKey): { value: string | number | boolean; text: string } {
+function otherValue(key: ConfigKey): { value: string | number | boolean | string[]; text: string } {
   const schema = optionSchema(key);
   const fallback = schema.default as unknown;
   if (Array.isArray(schema.anyOf)) {
@@ -61,6 +61,8 @@ function otherValue(key: ConfigKey): { value: string | number | boolean; text: s
     }
     case 'boolean':
       return { value: !(fallback as boolean), text: String(!(fallback as boolean)) };
+    case 'array':
+      return { value: ['x-one', 'x-two'], text: 'x-one, x-two' };
     default:
       return { value: 'x-custom', text: 'x-custom' };
   }
@@ -75,6 +77,8 @@ function invalidText(key: ConfigKey): string {
       return String((schema.maximum as number) + 1);
     case 'boolean':
       return 'maybe';
+    case 'array':
+      return 'key,,'; // empty items are not keys
     default:
       return schema.maxLength !== undefined ? 'x'.repeat((schema.maxLength as number) + 1) : '';
   }
@@ -124,10 +128,10 @@ t.test('every key has a working flag and env var', async (t) => {
     t.match(flagName(key), /^--[a-z][a-z0-9-]*$/, `${key}: flag is kebab-case`);
     t.match(envName(key), /^DATTSS_[A-Z0-9_]+$/, `${key}: env var is DATTSS_SNAKE_CASE`);
     const { value, text } = otherValue(key);
-    t.equal(loadConfig({ env: { [envName(key)]: text } })[key], value, `${envName(key)}=${text}`);
-    t.equal(loadConfig({ flags: { [key]: text } })[key], value, `${flagName(key)} ${text}`);
+    t.same(loadConfig({ env: { [envName(key)]: text } })[key], value, `${envName(key)}=${text}`);
+    t.same(loadConfig({ flags: { [key]: text } })[key], value, `${flagName(key)} ${text}`);
     if (typeof value === 'boolean') t.equal(loadConfig({ flags: { [key]: value } })[key], value, `${flagName(key)} as a switch`);
-    t.equal(loadConfig({ file: writeJson(t, { [key]: value }) })[key], value, `"${key}" in a file`);
+    t.same(loadConfig({ file: writeJson(t, { [key]: value }) })[key], value, `"${key}" in a file`);
   }
   t.equal(new Set(CONFIG_KEYS.map(flagName)).size, CONFIG_KEYS.length, 'flags are distinct');
   t.equal(new Set(CONFIG_KEYS.map(envName)).size, CONFIG_KEYS.length, 'env vars are distinct');
@@ -369,7 +373,8 @@ t.test('docs/configuration.md documents every option', async (t) => {
     t.ok(text.includes(`\`${flagName(key)}`), `${key}: names the flag ${flagName(key)}`);
     t.ok(text.includes(`\`${envName(key)}\``), `${key}: names the env var ${envName(key)}`);
     t.ok(text.includes(describeExpected(key)), `${key}: states the bounds (${describeExpected(key)})`);
-    t.ok(text.includes(`\`${String(configDefaults()[key])}\``), `${key}: states the default`);
+    const fallback = configDefaults()[key];
+    t.ok(text.includes(`\`${Array.isArray(fallback) ? JSON.stringify(fallback) : String(fallback)}\``), `${key}: states the default`);
   }
   t.ok(doc.includes(CONFIG_FILE_ENV), 'documents DATTSS_CONFIG');
   t.match(doc, /defaults < file < env < flags|defaults < config file < `DATTSS_\*` environment < flags/, 'states the precedence');

@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import type { DogEvent, ServiceCheck } from '../../src/protocol/events.js';
 import { LineParser, type BadLineReason, type ParserOptions, type ParseSink, type Sample } from '../../src/ingest/parser.js';
 
 // The line parser, table-driven: every row of the "Consequences" table of
@@ -10,7 +11,7 @@ import { LineParser, type BadLineReason, type ParserOptions, type ParseSink, typ
 // valid lines among garbage).
 
 /** The schema defaults (src/config/schema.ts). */
-const DEFAULTS: ParserOptions = { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200 };
+const DEFAULTS: ParserOptions = { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [] };
 
 const REASONS: readonly BadLineReason[] = [
   'missing_value',
@@ -26,8 +27,8 @@ const REASONS: readonly BadLineReason[] = [
   'tag_too_long',
 ];
 
-const BLANK: Sample = { type: 'counter', name: '', tags: '', value: 0, rate: 1, gaugeDelta: false, member: '' };
-type Extra = Partial<Pick<Sample, 'tags' | 'rate'>>;
+const BLANK: Sample = { type: 'counter', name: '', tags: '', value: 0, rate: 1, gaugeDelta: false, member: '', timestampSec: Number.NaN };
+type Extra = Partial<Pick<Sample, 'tags' | 'rate' | 'timestampSec'>>;
 const counter = (name: string, value: number, extra: Extra = {}): Sample => ({ ...BLANK, type: 'counter', name, value, ...extra });
 const timer = (name: string, value: number, extra: Extra = {}): Sample => ({ ...BLANK, type: 'timer', name, value, ...extra });
 const gauge = (name: string, value: number, extra: Extra = {}): Sample => ({ ...BLANK, type: 'gauge', name, value, ...extra });
@@ -45,11 +46,13 @@ interface Parsed {
   lines: number;
   /** True when the sink was handed the same sample object every time. */
   reused: boolean;
+  /** Events and service checks. */
+  notes: (DogEvent | ServiceCheck)[];
 }
 
 function run(input: string | Buffer, options: Partial<ParserOptions> = {}, parser?: LineParser): Parsed {
   const p = parser ?? new LineParser({ ...DEFAULTS, ...options });
-  const out: Parsed = { samples: [], bad: [], badText: [], events: [], lines: 0, reused: true };
+  const out: Parsed = { samples: [], bad: [], badText: [], events: [], lines: 0, reused: true, notes: [] };
   let first: Sample | undefined;
   const sink: ParseSink = {
     sample(sample) {
@@ -58,6 +61,12 @@ function run(input: string | Buffer, options: Partial<ParserOptions> = {}, parse
       const copy = { ...sample };
       out.samples.push(copy);
       out.events.push(copy);
+    },
+    event(event) {
+      out.notes.push(event);
+    },
+    serviceCheck(check) {
+      out.notes.push(check);
     },
     badLine(reason, buf, start, end) {
       out.bad.push(reason);
@@ -166,9 +175,8 @@ t.test('etsy-statsd-behaviour.md section 3, the sanitizer examples', async (t) =
     row('a b/c+d!e:1|c', [counter('a_b-cde', 1)]),
     row('  k9 :1|c', [counter('_k9_', 1)]),
     row('utfé:1|c', [counter('utf', 1)]),
-    // Etsy: kept as `x.y;tag=v` (its sanitizer keeps ';' and '='; Graphite tags). Graphite tags are
-    // not parsed yet and our sanitizer keeps only [A-Za-z0-9_.-].
-    row('x.y;tag=v:1|c', [counter('x.ytagv', 1)]),
+    // Etsy: one key `x.y;tag=v` (its sanitizer keeps ';' and '='). Here the Graphite tag is a tag.
+    row('x.y;tag=v:1|c', [counter('x.y', 1, { tags: 'tag:v' })]),
     // Etsy: one key `dog;env=prod;region=us_1`. Here the name and the canonical tags stay apart and
     // tag values are not sanitized.
     row('dog:1|c|#env:prod,region:us;1', [counter('dog', 1, { tags: 'env:prod,region:us;1' })]),
@@ -208,8 +216,12 @@ t.test('multi-value lines', async (t) => {
     // A bad part does not spoil the others; each bad part is one bad line, as in Etsy.
     row('a:x|c:2|c:y|c', [counter('a', 2)], ['bad_value', 'bad_value']),
     row('a::1|c', [counter('a', 1)], ['missing_value']),
-    // DogStatsD's multi-value `name:1:2:3|d` is not supported yet: only the last part has a type.
-    row('name:1:2:3|d', [timer('name', 3)], ['missing_type', 'missing_type']),
+    // DogStatsD's multi-value: bare values take the type and fields of the next typed part.
+    row('name:1:2:3|d', [timer('name', 1), timer('name', 2), timer('name', 3)]),
+    row('name:1:2|c|@0.5', [counter('name', 1, { rate: 0.5 }), counter('name', 2, { rate: 0.5 })]),
+    row('name:1:2|c|#a:b', [counter('name', 1, { tags: 'a:b' }), counter('name', 2, { tags: 'a:b' })]),
+    row('name:1:-:3|d', [timer('name', 1), timer('name', 3)], ['bad_value']),
+    row('name:1:2:3|zz', [], ['unknown_type', 'unknown_type', 'unknown_type']),
   ]);
 });
 
@@ -390,7 +402,8 @@ t.test('name sanitizing', async (t) => {
     row('utfé:1|c', [counter('utf', 1)]),
     // Invalid UTF-8 is dropped like any other byte outside the safe set.
     row(Buffer.from('utf\xff:1|c', 'latin1'), [counter('utf', 1)]),
-    row('cpu,host=a:1|c', [counter('cpuhosta', 1)]),
+    // Etsy: `cpuhosta`. Here a Telegraf tag.
+    row('cpu,host=a:1|c', [counter('cpu', 1, { tags: 'host:a' })]),
     // Empty after sanitizing. Etsy: a counter with the empty name.
     row(':1|c', [], ['empty_name']),
     row('!!!:1|c', [], ['empty_name']),
@@ -406,7 +419,7 @@ t.test('sanitizeNames: false keeps names as UTF-8 text', async (t) => {
     row('utfé:1|c', [counter('utfé', 1)], [], 1, raw),
     row('a b/c+d!e:1|c', [counter('a b/c+d!e', 1)], [], 1, raw),
     row('  k9 :1|c', [counter('  k9 ', 1)], [], 1, raw),
-    row('x.y;tag=v:1|c', [counter('x.y;tag=v', 1)], [], 1, raw),
+    row('x.y;tag=v:1|c', [counter('x.y', 1, { tags: 'tag:v' })], [], 1, raw),
     row('名前:1|c', [counter('名前', 1)], [], 1, raw),
     row(':1|c', [], ['empty_name'], 1, raw),
     row(Buffer.from('utf\xff:1|c', 'latin1'), [], ['invalid_utf8'], 1, raw),
@@ -459,25 +472,79 @@ t.test('line errors: missing value, missing type', async (t) => {
   ]);
 });
 
-t.test('forms that are planned and not accepted yet: what happens today', async (t) => {
+t.test('DogStatsD extras, Telegraf and Graphite tags, events, service checks, DaTtSs datagrams', async (t) => {
   checkRows(t, [
-    // DogStatsD |T timestamp: a field that is not @rate, ignored; the sample counts now.
-    row('page.views:1|c|T1700000000', [counter('page.views', 1)]),
-    row('page.views:1|c|T1700000000|#a:b', [counter('page.views', 1, { tags: 'a:b' })]),
-    // DogStatsD |c: container id: its ':' starts another value part.
-    row('page.views:1|c|c:abc', [counter('page.views', 1)], ['unknown_type']),
-    // ... unless it comes after the tag field, where it is an ignored field.
+    // DogStatsD |T timestamp, before or after the tag field.
+    row('page.views:1|c|T1700000000', [counter('page.views', 1, { timestampSec: 1700000000 })]),
+    row('page.views:1|c|T1700000000|#a:b', [counter('page.views', 1, { tags: 'a:b', timestampSec: 1700000000 })]),
+    row('page.views:1|c|#a:b|T1700000000', [counter('page.views', 1, { tags: 'a:b', timestampSec: 1700000000 })]),
+    row('page.views:1|c|T17.5', [], ['bad_timestamp']),
+    row('page.views:1|c|Tnow', [], ['bad_timestamp']),
+    row('page.views:1|c|T-5', [], ['bad_timestamp']),
+    // DogStatsD |c: container id and unknown extension fields are ignored, before or after the tags.
+    row('page.views:1|c|c:abc', [counter('page.views', 1)]),
+    row('page.views:1|c|c:abc:def|@0.5', [counter('page.views', 1, { rate: 0.5 })]),
     row('page.views:1|c|#a:b|c:abc', [counter('page.views', 1, { tags: 'a:b' })]),
-    // DogStatsD events and service checks.
-    row('_e{5,4}:title|text', [], ['unknown_type']),
-    row('_sc|name|0', [], ['missing_value']),
-    // Telegraf and Graphite tags are sanitized into the name (kept as is with sanitizeNames: false).
-    row('cpu,host=a:1|c', [counter('cpuhosta', 1)]),
-    row('cpu;host=a:1|c', [counter('cpuhosta', 1)]),
-    row('cpu,host=a:1|c', [counter('cpu,host=a', 1)], [], 1, { sanitizeNames: false }),
-    // The DaTtSs v1 datagram AUTH:PROCESS:STAT:VALUE: the auth key becomes the name!
-    row('0_abc123:web:api.latency:153ms', [timer('0_abc123', 153)], ['unknown_type', 'unknown_type']),
+    row('page.views:1|c|x:future-field|e:1', [counter('page.views', 1)]),
+    // ... but Etsy's multi-value line still splits on ':' after a rate.
+    row('a:1|c|@0.5:2|c', [counter('a', 1, { rate: 0.5 }), counter('a', 2)]),
+    // Telegraf and Graphite tags; with DogStatsD tags on the same line the last duplicate wins.
+    row('cpu,host=a,region=eu:1|c', [counter('cpu', 1, { tags: 'host:a,region:eu' })]),
+    row('cpu;host=a;region=eu:1|c', [counter('cpu', 1, { tags: 'host:a,region:eu' })]),
+    row('cpu,host=a:1|c|#host:b,env:prod', [counter('cpu', 1, { tags: 'env:prod,host:b' })]),
+    row('cpu,host=a,host=b:1|c', [counter('cpu', 1, { tags: 'host:b' })]),
+    row('cpu,canary:1|c', [counter('cpu', 1, { tags: 'canary' })]),
+    row('cpu,url=a=b:1|c', [counter('cpu', 1, { tags: 'url:a=b' })]),
+    row(',host=a:1|c', [], ['empty_name']),
+    // Events and service checks go to their own sink methods, not counted as bad.
+    row('_e{5,4}:title|text', []),
+    row('_sc|name|0', []),
+    row('_e{5,4}:title|tex', [], ['bad_event']),
+    row('_sc|name|7', [], ['bad_service_check']),
+    // The DaTtSs v1 datagram AUTH:PROCESS:STAT:VALUE: PROCESS becomes the tag `process`.
+    row('0_abc123:web:api.latency:153ms', [timer('api.latency', 153, { tags: 'process:web' })]),
+    row('0_abc123::api.hits:2c', [counter('api.hits', 2)]),
+    row('0_abc123:web:api.latency:153', [], ['missing_type']),
+    row('key:web:api.latency:153ms', [timer('api.latency', 153, { tags: 'process:web' })], [], 1, { authKeys: ['key', 'other'] }),
+    row('bad:web:api.latency:153ms', [], ['auth_failed'], 1, { authKeys: ['key'] }),
+    row('ke:web:api.latency:153ms', [], ['auth_failed'], 1, { authKeys: ['key'] }),
+    // Gauge signs: deltas in Etsy's mode, absolute values in DogStatsD's.
+    row('g:-3|g', [gauge('g', -3)], [], 1, { gaugeSigns: 'absolute' }),
+    row('g:+3|g', [gauge('g', 3)], [], 1, { gaugeSigns: 'absolute' }),
   ]);
+});
+
+t.test('events and service checks are parsed in full', async (t) => {
+  const events = run('_e{5,12}:title|line1\\nline2|d:1700000000|h:web-1|k:deploy|p:low|s:ci|t:success|#env:prod,b').notes;
+  t.same(events, [
+    {
+      tsSec: 1700000000,
+      title: 'title',
+      text: 'line1\nline2',
+      hostname: 'web-1',
+      aggregationKey: 'deploy',
+      priority: 'low',
+      sourceType: 'ci',
+      alertType: 'success',
+      tags: 'b,env:prod',
+    },
+  ]);
+  // Lengths are UTF-8 bytes; a client that counts characters is understood too.
+  t.match(run('_e{6,2}:héllo|ok').notes, [{ title: 'héllo', text: 'ok' }], 'byte lengths');
+  t.match(run('_e{5,2}:héllo|ok').notes, [{ title: 'héllo', text: 'ok' }], 'character lengths');
+  const next = run('_e{50,2}:short|ok\nafter:1|c');
+  t.same(next.bad, ['bad_event'], 'lengths that fit neither way');
+  t.same(next.samples, [counter('after', 1)], 'the next line is not affected');
+  t.same(run('_e{5,4}:title|text').notes, [
+    { tsSec: Number.NaN, title: 'title', text: 'text', hostname: null, aggregationKey: null, priority: 'normal', sourceType: null, alertType: 'info', tags: '' },
+  ]);
+  t.same(run('_e{5,4}:title|text|p:urgent').bad, ['bad_event']);
+  t.same(run('_e{5,4}:title|text|t:panic').bad, ['bad_event']);
+  t.same(run('_sc|db.up|2|d:1700000000|h:db-1|#env:prod|m:disk | full').notes, [
+    { tsSec: 1700000000, name: 'db.up', status: 2, hostname: 'db-1', message: 'disk | full', tags: 'env:prod' },
+  ]);
+  t.same(run('_sc|db.up|0').notes, [{ tsSec: Number.NaN, name: 'db.up', status: 0, hostname: null, message: null, tags: '' }]);
+  t.same(run('_sc||0\n_sc|x|ok\n_sc|x|1|d:soon').bad, ['bad_service_check', 'bad_service_check', 'bad_service_check']);
 });
 
 t.test('the sink gets one reused sample object', async (t) => {
@@ -601,7 +668,7 @@ t.test('the Etsy probe packet as a whole', async (t) => {
   // 57 lines, c4 has two value parts: 58 values, 13 of them bad.
   t.equal(samples.length, 45, 'samples');
   const names = new Set(samples.map((s) => `${s.type}:${s.name}${s.tags === '' ? '' : `|${s.tags}`}`));
-  for (const expected of ['timer:h1', 'counter:x.ytagv', 'counter:dog|env:prod,region:us;1', 'timer:dog2|a:b', 'counter:a_b-cde', 'counter:_k9_', 'counter:utf', 'counter:bad4']) {
+  for (const expected of ['timer:h1', 'counter:x.y|tag:v', 'counter:dog|env:prod,region:us;1', 'timer:dog2|a:b', 'counter:a_b-cde', 'counter:_k9_', 'counter:utf', 'counter:bad4']) {
     t.ok(names.has(expected), expected);
   }
   const sum = (name: string): number => samples.filter((s) => s.name === name).reduce((acc, s) => acc + s.value / s.rate, 0);
@@ -757,6 +824,8 @@ function validLine(r: Random): ValidLine {
       }
     }
   }
+  // Three pipe-less parts would make `name:a:b:c`, the DaTtSs AUTH:PROCESS:STAT:VALUE datagram.
+  if (tagText === '' && parts.length === 3 && parts.every((part) => !part.includes('|'))) return validLine(r);
   let text = `${name}:${parts.join(':')}`;
   if (tagText !== '') {
     // A typed last part may carry its rate after the tag field instead.
@@ -799,10 +868,10 @@ function randomBytes(r: Random, maxLength: number): Buffer {
 
 const OPTION_SETS: ParserOptions[] = [
   DEFAULTS,
-  { sanitizeNames: false, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200 },
-  { sanitizeNames: true, maxNameLength: 6, maxTagsPerLine: 1, maxTagLength: 4 },
-  { sanitizeNames: false, maxNameLength: 3, maxTagsPerLine: 0, maxTagLength: 1 },
-  { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 1, maxTagLength: 200 },
+  { sanitizeNames: false, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [] },
+  { sanitizeNames: true, maxNameLength: 6, maxTagsPerLine: 1, maxTagLength: 4, gaugeSigns: 'delta', authKeys: [] },
+  { sanitizeNames: false, maxNameLength: 3, maxTagsPerLine: 0, maxTagLength: 1, gaugeSigns: 'delta', authKeys: [] },
+  { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 1, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [] },
 ];
 
 t.test('random bytes never make parse throw and respect the contract', async (t) => {
