@@ -221,6 +221,8 @@ t.test('multi-value lines', async (t) => {
     row('name:1:2|c|@0.5', [counter('name', 1, { rate: 0.5 }), counter('name', 2, { rate: 0.5 })]),
     row('name:1:2|c|#a:b', [counter('name', 1, { tags: 'a:b' }), counter('name', 2, { tags: 'a:b' })]),
     row('name:1:-:3|d', [timer('name', 1), timer('name', 3)], ['bad_value']),
+    // `a:b:1|c`: `b` is neither a bare value nor a DaTtSs unit; the typed part after it still counts.
+    row('a:b:1|c', [counter('a', 1)], ['unknown_type']),
     row('name:1:2:3|zz', [], ['unknown_type', 'unknown_type', 'unknown_type']),
   ]);
 });
