@@ -1,6 +1,6 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { DattssError } from '../errors.js';
+import { TcpServer } from '../tcp-server.js';
 import type { Logger } from '../log.js';
 
 /** What the admin interface reads and changes; the daemon provides it. */
@@ -39,48 +39,28 @@ const DUMP_COMMANDS: Record<string, DumpKind> = { counters: 'counter', timers: '
  */
 export class AdminServer {
   readonly #options: AdminServerOptions;
-  readonly #sockets = new Set<Socket>();
-  #server: Server | undefined;
+  readonly #server: TcpServer;
 
   constructor(options: AdminServerOptions) {
     this.#options = options;
+    this.#server = new TcpServer({
+      purpose: 'the admin interface',
+      maxConnections: options.maxConnections,
+      onConnection: (socket) => this.#accept(socket),
+      logger: options.logger,
+    });
   }
 
-  async start(): Promise<AddressInfo> {
-    const { host, port, maxConnections, logger } = this.#options;
-    const server = createServer((socket) => this.#accept(socket));
-    server.maxConnections = maxConnections;
-    server.on('error', (error) => logger.error({ err: error }, 'admin server error'));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (cause) {
-      throw new DattssError('DATTSS_LISTEN_FAILED', `cannot listen for the admin interface on ${host}:${port}: ${(cause as Error).message}`, {
-        cause,
-      });
-    }
-    this.#server = server;
-    return server.address() as AddressInfo;
+  start(): Promise<AddressInfo> {
+    return this.#server.listen(this.#options.port, this.#options.host);
   }
 
-  async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (server === undefined) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.#sockets) socket.destroy();
-    await closed;
+  stop(): Promise<void> {
+    return this.#server.close();
   }
 
   #accept(socket: Socket): void {
-    this.#sockets.add(socket);
     socket.setEncoding('utf8');
-    socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', (error) => this.#options.logger.debug({ err: error }, 'admin connection error'));
     socket.on('data', (chunk: string) => {
       for (const line of chunk.split('\n')) {

@@ -1,5 +1,5 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { DattssError } from '../errors.js';
+import type { AddressInfo, Socket } from 'node:net';
+import { TcpServer } from '../tcp-server.js';
 import type { Logger } from '../log.js';
 
 export interface TcpListenerOptions {
@@ -27,49 +27,31 @@ const NEWLINE = 0x0a;
  */
 export class TcpListener {
   readonly #options: TcpListenerOptions;
-  readonly #sockets = new Set<Socket>();
-  #server: Server | undefined;
+  readonly #server: TcpServer;
 
   constructor(options: TcpListenerOptions) {
     this.#options = options;
+    this.#server = new TcpServer({
+      purpose: 'TCP',
+      maxConnections: options.maxConnections,
+      onConnection: (socket) => this.#accept(socket),
+      onRefused: options.onConnectionRefused,
+      logger: options.logger,
+    });
   }
 
-  async start(port: number): Promise<AddressInfo> {
-    const { host, maxConnections, logger } = this.#options;
-    const server = createServer((socket) => this.#accept(socket));
-    server.maxConnections = maxConnections;
-    server.on('drop', () => this.#options.onConnectionRefused());
-    server.on('error', (error) => logger.error({ err: error }, 'TCP server error'));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (cause) {
-      throw new DattssError('DATTSS_LISTEN_FAILED', `cannot listen for TCP on ${host}:${port}: ${(cause as Error).message}`, { cause });
-    }
-    this.#server = server;
-    return server.address() as AddressInfo;
+  start(port: number): Promise<AddressInfo> {
+    return this.#server.listen(port, this.#options.host);
   }
 
   /** Stops accepting and closes the connections; an unfinished last line is dropped. */
-  async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (server === undefined) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.#sockets) socket.destroy();
-    await closed;
+  stop(): Promise<void> {
+    return this.#server.close();
   }
 
   #accept(socket: Socket): void {
     const { idleTimeoutMs, maxLineBytes, onPacket, onLineTooLong, logger } = this.#options;
-    this.#sockets.add(socket);
     socket.setTimeout(idleTimeoutMs, () => socket.destroy());
-    socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', (error) => logger.debug({ err: error }, 'TCP connection error'));
     let pending: Buffer[] = [];
     let pendingBytes = 0;

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { HLL_STANDARD_ERROR, HyperLogLog, murmur3 } from '../../src/aggregate/hll.js';
+import { prng } from '../helpers/prng.js';
 
 // The HyperLogLog behind set cardinalities across minutes: its hash against
 // published MurmurHash3 vectors and a second implementation, its estimates
@@ -49,18 +50,6 @@ function referenceMurmur3(bytes: Uint8Array): number {
   h1 = mul32(h1, 0xc2b2ae35);
   h1 = (h1 ^ (h1 >>> 16)) >>> 0;
   return h1;
-}
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
 }
 
 function hllOf(members: Iterable<string>): HyperLogLog {

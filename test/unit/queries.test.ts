@@ -8,6 +8,7 @@ import type { MetricType } from '../../src/protocol/metric-type.js';
 import { chooseResolution, matchSeries, openReadOnly, queryRange, summarizeRange, type Point } from '../../src/store/queries.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/daemon.js';
+import { prng } from '../helpers/prng.js';
 
 // The read side: per-bucket points and whole-range summaries computed by
 // merging stored aggregates, checked against brute-force references over the
@@ -35,18 +36,6 @@ function openStore(t: Test): { store: SqliteStore; path: string } {
   const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: { minuteDays: 8, hourDays: 400, dayDays: 0 } });
   t.teardown(() => store.close());
   return { store, path };
-}
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
 }
 
 function sample(tsSec: number, value: number, extra: Partial<Omit<Sample, 'tsSec' | 'value'>> = {}): Sample {

@@ -6,6 +6,7 @@ import { aggregateOf, type MinuteAggregate } from '../../src/aggregate/summarize
 import type { MetricType } from '../../src/protocol/metric-type.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/daemon.js';
+import { prng } from '../helpers/prng.js';
 
 // Property test: hour and day rollups equal a brute-force aggregation of the
 // raw samples, whatever order the minutes arrive in and however many writes
@@ -15,18 +16,6 @@ const RETENTION = { minuteDays: 8, hourDays: 400, dayDays: 0 };
 // 22:00 UTC, so the 3 hours simulated cross a day boundary.
 const START_SEC = Date.UTC(2026, 2, 1, 22, 0, 0) / 1000;
 const MINUTES = 180;
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
-}
 
 interface RawSample {
   type: MetricType;
