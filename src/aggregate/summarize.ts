@@ -29,7 +29,7 @@ export interface MinuteAggregate {
   p90: number | null;
   p95: number | null;
   p99: number | null;
-  /** Timer: DDSketch protobuf. */
+  /** Timer: the encoded DDSketch (aggregate/sketch.ts). */
   sketch: Uint8Array | null;
   /** Set: the exact members of the minute. */
   members: string[] | null;
