@@ -97,8 +97,11 @@ export class GaugePartial {
     this.sum += value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
-    this.last = value;
-    this.lastAtMs = atMs;
+    // Timestamped (late) samples can arrive out of order: the newest one is the last value.
+    if (atMs >= this.lastAtMs) {
+      this.last = value;
+      this.lastAtMs = atMs;
+    }
   }
 
   merge(other: GaugePartial): void {

@@ -15,7 +15,7 @@ export interface MinuteAggregate {
   tsSec: number;
   /** Counter/timer: rate-adjusted Σ 1/rate. Gauge/set: number of updates. */
   count: number;
-  /** Timer: raw values recorded (mean = sum / samples). Others: number of samples. */
+  /** Timer: raw values recorded (mean = sum / samples). Other types: equal to `count`. */
   samples: number;
   /** Counter: Σ value/rate. Timer: Σ values. Gauge: Σ values taken. Set: null. */
   sum: number | null;

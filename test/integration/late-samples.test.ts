@@ -52,3 +52,13 @@ t.test('|T samples merge into their minute, even one already written; too old or
   t.equal(counters.filter((row) => row.name === 'dattss.late_samples').reduce((sum, row) => sum + (row.value as number), 0), 3);
   t.equal(counters.filter((row) => row.name === 'dattss.late_dropped').reduce((sum, row) => sum + (row.value as number), 0), 2);
 });
+
+t.test('late gauge samples keep the newest timestamp as the last value, whatever their arrival order', async (t) => {
+  const clock = new FakeClock(M0 + 2_000);
+  const { daemon, addresses, dbPath } = await startDaemon(t, clock);
+  clock.advance(MINUTE_MS);
+  const sec = Math.floor(M0 / 1000);
+  await sendAndSettle(daemon, addresses.udp.port, [`late.level:5|g|T${sec + 50}`, `late.level:3|g|T${sec + 10}`]);
+  clock.advance(5_000);
+  t.match(readMetrics(dbPath, "name = 'late.level'"), [{ ts: sec, last: 5, min: 3, max: 5, count: 2 }]);
+});
