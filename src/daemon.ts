@@ -4,7 +4,7 @@ import { Registry } from './aggregate/registry.js';
 import type { Config } from './config/schema.js';
 import { DattssError } from './errors.js';
 import { systemClock, type Clock } from './flush/clock.js';
-import { Flusher, minuteStart } from './flush/flusher.js';
+import { Flusher } from './flush/flusher.js';
 import { AlignedScheduler } from './flush/scheduler.js';
 import { BadLineLog } from './ingest/bad-line-log.js';
 import { LineParser, type ParseSink } from './ingest/parser.js';
@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from './log.js';
 import type { DogEvent, ServiceCheck } from './protocol/events.js';
 import type { MetricType } from './protocol/metric-type.js';
-import { PARTIAL_INTERVAL_MS } from './protocol/metric-type.js';
+import { minuteStart, PARTIAL_INTERVAL_MS } from './protocol/metric-type.js';
 import { SelfMetrics } from './self-metrics.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
@@ -97,12 +97,12 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     event: (event) => {
       selfMetrics.eventsReceived++;
       if (pendingEvents.length >= MAX_PENDING_NOTES) return void selfMetrics.notesDropped++;
-      pendingEvents.push({ ...event, tsSec: Number.isNaN(event.tsSec) ? Math.floor(clock.now() / 1000) : event.tsSec });
+      pendingEvents.push({ ...event, tsSec: stampedSec(event.tsSec) });
     },
     serviceCheck: (check) => {
       selfMetrics.serviceChecksReceived++;
       if (pendingChecks.length >= MAX_PENDING_NOTES) return void selfMetrics.notesDropped++;
-      pendingChecks.push({ ...check, tsSec: Number.isNaN(check.tsSec) ? Math.floor(clock.now() / 1000) : check.tsSec });
+      pendingChecks.push({ ...check, tsSec: stampedSec(check.tsSec) });
     },
     badLine: (reason, buf, start, end) => {
       selfMetrics.badLines++;
@@ -260,6 +260,11 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       },
       config: () => config,
     };
+  }
+
+  /** An event's or check's own `d:` time, or now when it had none. */
+  function stampedSec(tsSec: number): number {
+    return Number.isNaN(tsSec) ? Math.floor(clock.now() / 1000) : tsSec;
   }
 
   function writeNotes(activeStore: SqliteStore): void {

@@ -1,4 +1,4 @@
-import { MINUTE_MS, PARTIAL_INTERVAL_MS, type MetricType } from '../protocol/metric-type.js';
+import { minuteStart, PARTIAL_INTERVAL_MS, type MetricType } from '../protocol/metric-type.js';
 import type { Sample } from '../ingest/parser.js';
 import { createPartial, type CounterPartial, type GaugePartial, type Partial, type SetPartial, type TimerPartial } from './partial.js';
 import { Series } from './series.js';
@@ -74,7 +74,7 @@ export class Registry {
         this.lateDropped++;
         return false;
       }
-      if (atMs < now - (now % MINUTE_MS)) return this.#addLate(sample, atMs - (atMs % MINUTE_MS));
+      if (atMs < minuteStart(now)) return this.#addLate(sample, minuteStart(atMs));
     }
     const map = this.#byType[sample.type];
     const key = seriesKey(sample.name, sample.tags);

@@ -1,7 +1,7 @@
 import type { Registry } from '../aggregate/registry.js';
 import type { Series } from '../aggregate/series.js';
 import { summarizeMinute } from '../aggregate/summarize.js';
-import { MINUTE_MS } from '../protocol/metric-type.js';
+import { minuteStart } from '../protocol/metric-type.js';
 import type { DumpKind } from './admin.js';
 
 /**
@@ -18,7 +18,7 @@ export function etsyKey(series: Series): string {
 }
 
 export function dumpSeries(registry: Registry, kind: DumpKind): Record<string, unknown> {
-  const minuteStartMs = registry.currentIntervalMs - (registry.currentIntervalMs % MINUTE_MS);
+  const minuteStartMs = minuteStart(registry.currentIntervalMs);
   const dump: Record<string, unknown> = {};
   for (const series of registry.series(kind)) {
     const minute = summarizeMinute(series, minuteStartMs);

@@ -1,7 +1,7 @@
 import type { MinuteAggregate } from '../aggregate/summarize.js';
 import { aggregateOf, summarizeMinute } from '../aggregate/summarize.js';
 import type { Registry } from '../aggregate/registry.js';
-import { MINUTE_MS } from '../protocol/metric-type.js';
+import { MINUTE_MS, minuteStart } from '../protocol/metric-type.js';
 import type { Logger } from '../log.js';
 import type { SelfMetrics } from '../self-metrics.js';
 
@@ -45,19 +45,20 @@ export class Flusher {
     const lastDataMinute = minuteStart(registry.currentIntervalMs);
     registry.advance(nowMs);
     const currentMinute = minuteStart(registry.currentIntervalMs);
-    if (currentMinute <= this.#flushedBeforeMs) {
-      this.#writeLate();
-      return;
+    const minuteEnded = currentMinute > this.#flushedBeforeMs;
+    if (minuteEnded) {
+      // Only minutes up to the previous current interval can hold samples: after a
+      // forward clock jump the minutes in between are empty and are skipped.
+      for (let minute = this.#flushedBeforeMs; minute <= lastDataMinute && minute < currentMinute; minute += MINUTE_MS) {
+        this.#flushMinute(minute);
+      }
+      this.#flushedBeforeMs = currentMinute;
     }
-    // Only minutes up to the previous current interval can hold samples: after a
-    // forward clock jump the minutes in between are empty and are skipped.
-    for (let minute = this.#flushedBeforeMs; minute <= lastDataMinute && minute < currentMinute; minute += MINUTE_MS) {
-      this.#flushMinute(minute);
-    }
-    this.#flushedBeforeMs = currentMinute;
     this.#writeLate();
-    const evicted = registry.evictIdle(currentMinute - this.#options.seriesIdleMs);
-    if (evicted > 0) this.#options.logger.debug({ evicted, series: registry.size }, 'evicted idle series');
+    if (minuteEnded) {
+      const evicted = registry.evictIdle(currentMinute - this.#options.seriesIdleMs);
+      if (evicted > 0) this.#options.logger.debug({ evicted, series: registry.size }, 'evicted idle series');
+    }
   }
 
   /**
@@ -114,9 +115,6 @@ export class Flusher {
   }
 }
 
-export function minuteStart(ms: number): number {
-  return ms - (((ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
-}
 
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;

@@ -3,7 +3,7 @@ import { canonicalTags, type Tag } from '../protocol/tags.js';
 
 /**
  * DogStatsD events and service checks (one line each; rare, so plain string
- * handling is fine here). Pure: the caller supplies "now" for a missing `d:`.
+ * handling is fine here). Pure: without `d:` the time is NaN, for the sink to stamp.
  *
  *   _e{<title bytes>,<text bytes>}:<title>|<text>|d:<ts>|h:<host>|k:<key>|p:<normal|low>|s:<source>|t:<alert>|#<tags>
  *   _sc|<name>|<status 0-3>|d:<ts>|h:<host>|#<tags>|m:<message>
@@ -22,7 +22,7 @@ export function isServiceCheckLine(buf: Buffer, start: number, end: number): boo
   return end - start > 4 && buf[start] === 0x5f && buf[start + 1] === 0x73 && buf[start + 2] === 0x63 && buf[start + 3] === 0x7c; // _sc|
 }
 
-export function parseEvent(buf: Buffer, start: number, end: number, nowSec: number): EventParseResult {
+export function parseEvent(buf: Buffer, start: number, end: number): EventParseResult {
   const bad = { bad: 'bad_event' } as const;
   const header = buf.toString('latin1', start, Math.min(end, start + 40));
   const match = /^_e\{(\d{1,9}),(\d{1,9})\}:/.exec(header);
@@ -41,7 +41,7 @@ export function parseEvent(buf: Buffer, start: number, end: number, nowSec: numb
   if (parts === undefined || parts.title === '') return bad;
 
   const event: DogEvent = {
-    tsSec: nowSec,
+    tsSec: Number.NaN,
     title: parts.title,
     text: parts.text.replaceAll('\\n', '\n'),
     hostname: null,
@@ -73,7 +73,7 @@ export function parseEvent(buf: Buffer, start: number, end: number, nowSec: numb
   return { event };
 }
 
-export function parseServiceCheck(buf: Buffer, start: number, end: number, nowSec: number): CheckParseResult {
+export function parseServiceCheck(buf: Buffer, start: number, end: number): CheckParseResult {
   const bad = { bad: 'bad_service_check' } as const;
   const line = decode(buf, start, end);
   if (line === undefined) return bad;
@@ -84,7 +84,7 @@ export function parseServiceCheck(buf: Buffer, start: number, end: number, nowSe
   const [, name = '', statusText = ''] = fields;
   if (name === '' || !/^[0-3]$/.test(statusText)) return bad;
   const check: ServiceCheck = {
-    tsSec: nowSec,
+    tsSec: Number.NaN,
     name,
     status: Number(statusText) as ServiceCheck['status'],
     hostname: null,

@@ -145,11 +145,11 @@ export class LineParser {
     if (buf[start] === 0x5f) {
       // `_e{` and `_sc|` cannot start a metric name that means anything else.
       if (isEventLine(buf, start, end)) {
-        const result = parseEvent(buf, start, end, Number.NaN);
+        const result = parseEvent(buf, start, end);
         return 'event' in result ? sink.event(result.event) : sink.badLine(result.bad, buf, start, end);
       }
       if (isServiceCheckLine(buf, start, end)) {
-        const result = parseServiceCheck(buf, start, end, Number.NaN);
+        const result = parseServiceCheck(buf, start, end);
         return 'check' in result ? sink.serviceCheck(result.check) : sink.badLine(result.bad, buf, start, end);
       }
     }

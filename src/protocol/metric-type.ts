@@ -10,6 +10,11 @@ export const METRIC_TYPES: readonly MetricType[] = ['counter', 'timer', 'gauge',
 export const PARTIAL_INTERVAL_MS = 5_000;
 /** Length of one stored aggregate. */
 export const MINUTE_MS = 60_000;
+/** Start (ms) of the UTC minute containing `ms`. */
+export function minuteStart(ms: number): number {
+  return ms - (((ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
+}
+
 /** Partials per minute, the length of the ring. */
 export const PARTIALS_PER_MINUTE = MINUTE_MS / PARTIAL_INTERVAL_MS;
 /** Relative accuracy of every quantile sketch (DDSketch). */

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { DattssError } from '../errors.js';
-import { matchSeries, readRows, type SeriesSelector } from './queries.js';
+import { matchSeries, readRows, valueOf, type SeriesSelector } from './queries.js';
 import { fromRow, mergeStored, type StoredAggregate } from './stored-aggregate.js';
 
 /**
@@ -86,17 +86,10 @@ export function weekView(db: Database, query: WeekQuery): WeekView {
   return { timeZone, today, previousDays, buckets };
 }
 
+/** As the views' `value`, except that a gauge's bucket is the mean of its values, not the last one. */
 function bucketValue(aggregate: StoredAggregate): number | null {
-  switch (aggregate.type) {
-    case 'counter':
-      return aggregate.sum;
-    case 'timer':
-      return aggregate.samples === 0 || aggregate.sum === null ? null : aggregate.sum / aggregate.samples;
-    case 'gauge':
-      return aggregate.count === 0 || aggregate.sum === null ? null : aggregate.sum / aggregate.count;
-    case 'set':
-      return aggregate.members === null ? null : aggregate.members.size;
-  }
+  if (aggregate.type !== 'gauge') return valueOf(aggregate);
+  return aggregate.count === 0 || aggregate.sum === null ? null : aggregate.sum / aggregate.count;
 }
 
 /** Unix seconds → local date and minute of day in `timeZone`. */
