@@ -11,14 +11,19 @@ import { LineParser, type ParseSink } from './ingest/parser.js';
 import { UdpListener, type UdpAddress } from './ingest/udp.js';
 import { TcpListener } from './ingest/tcp.js';
 import { AdminServer, type AdminBackend } from './api/admin.js';
+import { HttpServer, type HttpBackend, type LiveQuery, type ReadStatus } from './api/http.js';
+import { nameMatcher } from './api/name-match.js';
 import { deleteSeries, dumpSeries } from './api/registry-views.js';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from './log.js';
 import type { DogEvent, ServiceCheck } from './protocol/events.js';
-import type { MetricType } from './protocol/metric-type.js';
 import { minuteStart, PARTIAL_INTERVAL_MS } from './protocol/metric-type.js';
 import { SelfMetrics } from './self-metrics.js';
 import { SqliteStore } from './store/sqlite-store.js';
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /** Longest a retention slice may run on one 5-second tick. */
 const PRUNE_BUDGET_MS = 20;
@@ -38,15 +43,13 @@ export interface DaemonAddresses {
   tcp?: AddressInfo;
   /** Absent when the admin interface is off. */
   admin?: AddressInfo;
+  /** Absent when the HTTP server is off. */
+  http?: AddressInfo;
 }
 
 export type Health = 'up' | 'down';
 
-export interface LiveFilter {
-  type?: MetricType;
-  /** Exact name. */
-  name?: string;
-}
+export type LiveFilter = LiveQuery;
 
 export interface DaemonStats {
   packetsReceived: number;
@@ -67,11 +70,13 @@ export interface Daemon {
    * merged into its row) and closes the store.
    */
   stop(): Promise<void>;
-  /** Current values and 1-minute moving averages of the live series. */
+  /** Current values and 1-minute moving averages of the live series, sorted by name and tags. */
   live(filter?: LiveFilter): LiveSeries[];
   stats(): DaemonStats;
   /** 'down' after the admin command `health down`, until `health up`. */
   health(): Health;
+  /** Health as the read side reports it: also 'degraded' while the latest minute flush failed. */
+  status(): ReadStatus;
 }
 
 /** The composition root: builds every component from the config and wires them. */
@@ -150,6 +155,17 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       })
     : undefined;
 
+  const http = config.http
+    ? new HttpServer({
+        host: config.httpHost,
+        port: config.httpPort,
+        maxBodyBytes: config.httpMaxBodyBytes,
+        dbPath: config.db,
+        backend: httpBackend(),
+        logger: logger.child({ component: 'http' }),
+      })
+    : undefined;
+
   let store: SqliteStore | undefined;
   let flusher: Flusher | undefined;
   let scheduler: AlignedScheduler | undefined;
@@ -192,8 +208,9 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         // TCP takes the UDP port number, so that `--port 0` gives both one ephemeral number.
         if (tcp !== undefined) addresses.tcp = await tcp.start(addresses.udp.port);
         if (admin !== undefined) addresses.admin = await admin.start();
+        if (http !== undefined) addresses.http = await http.start();
       } catch (error) {
-        await Promise.all([udp.stop(), tcp?.stop(), admin?.stop()]);
+        await Promise.all([udp.stop(), tcp?.stop(), admin?.stop(), http?.stop()]);
         activeStore.close();
         state = 'stopped';
         throw error;
@@ -201,13 +218,14 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       startedMs = clock.now();
       scheduler.start();
       state = 'running';
-      const { udp: udpAddress, tcp: tcpAddress, admin: adminAddress } = addresses;
+      const { udp: udpAddress, tcp: tcpAddress, admin: adminAddress, http: httpAddress } = addresses;
       logger.info(
         {
           udp: { address: udpAddress.address, port: udpAddress.port, family: udpAddress.family },
           recvBufferBytes: { requested: config.udpRecvBufferBytes, granted: udpAddress.recvBufferBytes },
           tcp: tcpAddress === undefined ? null : { address: tcpAddress.address, port: tcpAddress.port },
           admin: adminAddress === undefined ? null : { address: adminAddress.address, port: adminAddress.port },
+          http: httpAddress === undefined ? null : { address: httpAddress.address, port: httpAddress.port },
           db: config.db,
         },
         'listening',
@@ -218,7 +236,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     async stop() {
       if (state !== 'running') return;
       state = 'stopped';
-      await Promise.all([udp.stop(), tcp?.stop(), admin?.stop()]);
+      await Promise.all([udp.stop(), tcp?.stop(), admin?.stop(), http?.stop()]);
       scheduler?.stop();
       flusher?.close(clock.now());
       if (store !== undefined) writeNotes(store);
@@ -226,18 +244,52 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       logger.info(stats(), 'stopped');
     },
 
-    live(filter = {}) {
-      const views: LiveSeries[] = [];
-      for (const series of registry.series(filter.type)) {
-        if (filter.name === undefined || series.name === filter.name) views.push(liveView(series, registry.currentIntervalMs));
-      }
-      return views;
-    },
-
+    live,
     stats,
 
     health: () => health,
+
+    status,
   };
+
+  function live(filter: LiveFilter = {}): LiveSeries[] {
+    const matches = filter.search === undefined ? undefined : nameMatcher(filter.search);
+    const chosen = [];
+    for (const series of registry.series(filter.type)) {
+      if (filter.name !== undefined && series.name !== filter.name) continue;
+      if (matches !== undefined && !matches(series.name)) continue;
+      chosen.push(series);
+    }
+    chosen.sort((a, b) => compare(a.name, b.name) || compare(a.tags, b.tags) || compare(a.type, b.type));
+    // Views are computed only for what is returned: merging a minute of partials is the costly part.
+    return chosen.slice(0, filter.limit ?? chosen.length).map((series) => liveView(series, registry.currentIntervalMs));
+  }
+
+  function status(): ReadStatus {
+    if (health === 'down') return 'down';
+    return selfMetrics.lastFlushFailed ? 'degraded' : 'up';
+  }
+
+  function httpBackend(): HttpBackend {
+    const uptimeSec = (): number => Math.floor((clock.now() - startedMs) / 1000);
+    return {
+      nowMs: () => clock.now(),
+      live,
+      status: () => ({
+        status: status(),
+        uptimeSec: uptimeSec(),
+        flushErrors: selfMetrics.flushErrors,
+        lastFlushDurationMs: selfMetrics.lastFlushDurationMs,
+        seriesLive: registry.size,
+      }),
+      prometheus: () => ({
+        counters: selfMetrics.counters(registry),
+        gauges: selfMetrics.gauges(registry),
+        uptimeSec: uptimeSec(),
+        healthy: status() === 'up',
+      }),
+    };
+  }
 
   function adminBackend(): AdminBackend {
     return {

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   DATTSS_STORE_WRITE: 'A minute flush could not be written to SQLite',
   DATTSS_PRETTY_UNAVAILABLE: 'Pretty logs were requested but pino-pretty is not installed',
   DATTSS_QUERY_INVALID: 'A store query has invalid arguments',
+  DATTSS_SERIES_NOT_FOUND: 'A query names a series the database does not hold',
   DATTSS_DAEMON_STATE: 'A daemon method was called in the wrong lifecycle state',
 } as const;
 

@@ -26,38 +26,56 @@ export class SelfMetrics {
     this.#prefix = prefix;
   }
 
+  /** Set while the latest minute flush failed; health reports degraded. */
+  lastFlushFailed = false;
+
+  /** Every cumulative counter, with the one-line help docs/metrics.md expands on. */
+  counters(registry: Registry): SelfMetric[] {
+    return [
+      { name: 'packets_received', value: this.packetsReceived, help: 'Datagrams and TCP chunks received.' },
+      { name: 'lines_received', value: this.linesReceived, help: 'Metric lines received, good and bad.' },
+      { name: 'bad_lines', value: this.badLines, help: 'Lines that did not parse, or were too long.' },
+      { name: 'series_dropped', value: registry.seriesDropped, help: 'Samples of new series refused at maxSeries.' },
+      { name: 'late_samples', value: registry.lateSamples, help: 'Timestamped samples merged into an earlier minute.' },
+      { name: 'late_dropped', value: registry.lateDropped, help: 'Timestamped samples too old or too far ahead.' },
+      { name: 'events_received', value: this.eventsReceived, help: 'DogStatsD events received.' },
+      { name: 'service_checks_received', value: this.serviceChecksReceived, help: 'DogStatsD service checks received.' },
+      { name: 'notes_dropped', value: this.notesDropped, help: 'Events and service checks dropped while too many waited.' },
+      { name: 'flush_errors', value: this.flushErrors, help: 'Writes to SQLite that failed.' },
+      { name: 'tcp_connections_refused', value: this.tcpConnectionsRefused, help: 'TCP connections closed at tcpMaxConnections.' },
+    ];
+  }
+
+  /** Gauges: values now, not totals. */
+  gauges(registry: Registry): SelfMetric[] {
+    return [
+      { name: 'series_live', value: registry.size, help: 'Series held in memory.' },
+      { name: 'flush_duration_ms', value: this.lastFlushDurationMs, help: 'Duration of the latest minute flush, in ms.' },
+    ];
+  }
+
   /** Rows for the minute starting at `minuteStartMs`: increases since the last call. */
   drainMinute(minuteStartMs: number, registry: Registry): MinuteAggregate[] {
     const tsSec = Math.floor(minuteStartMs / 1000);
-    const counters: [string, number][] = [
-      ['packets_received', this.packetsReceived],
-      ['lines_received', this.linesReceived],
-      ['bad_lines', this.badLines],
-      ['series_dropped', registry.seriesDropped],
-      ['late_samples', registry.lateSamples],
-      ['late_dropped', registry.lateDropped],
-      ['events_received', this.eventsReceived],
-      ['service_checks_received', this.serviceChecksReceived],
-      ['notes_dropped', this.notesDropped],
-      ['flush_errors', this.flushErrors],
-      ['tcp_connections_refused', this.tcpConnectionsRefused],
-    ];
     const rows: MinuteAggregate[] = [];
-    for (const [name, total] of counters) {
+    for (const { name, value } of this.counters(registry)) {
       const partial = new CounterPartial();
-      partial.add(total - (this.#reported.get(name) ?? 0), 1);
-      this.#reported.set(name, total);
+      partial.add(value - (this.#reported.get(name) ?? 0), 1);
+      this.#reported.set(name, value);
       rows.push(aggregateOf(partial, this.#prefix + name, '', tsSec) as MinuteAggregate);
     }
-    const gauges: [string, number][] = [
-      ['series_live', registry.size],
-      ['flush_duration_ms', this.lastFlushDurationMs],
-    ];
-    for (const [name, value] of gauges) {
+    for (const { name, value } of this.gauges(registry)) {
       const partial = new GaugePartial();
       partial.add(value, minuteStartMs);
       rows.push(aggregateOf(partial, this.#prefix + name, '', tsSec) as MinuteAggregate);
     }
     return rows;
   }
+}
+
+export interface SelfMetric {
+  /** Without the prefix: `packets_received`. */
+  name: string;
+  value: number;
+  help: string;
 }

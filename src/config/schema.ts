@@ -65,6 +65,27 @@ export const ConfigSchema = Type.Object(
       default: 8126,
       description: 'Port of the admin interface; 0 binds an ephemeral port (logged in the "listening" line).',
     }),
+    http: Type.Boolean({
+      default: true,
+      description: 'The HTTP server: JSON read API, Prometheus /metrics and the web dashboard.',
+    }),
+    httpHost: Type.String({
+      minLength: 1,
+      default: '127.0.0.1',
+      description: 'Address the HTTP server binds.',
+    }),
+    httpPort: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 8127,
+      description: 'Port of the HTTP server; 0 binds an ephemeral port (logged in the "listening" line).',
+    }),
+    httpMaxBodyBytes: Type.Integer({
+      minimum: 1024,
+      maximum: 67108864,
+      default: 1048576,
+      description: 'Largest HTTP request body accepted; a larger one is refused with 413.',
+    }),
     db: Type.String({
       minLength: 1,
       default: './data/dattss.db',

@@ -17,7 +17,7 @@ interface LogLine {
 t.test('dattss serve: lines in, SIGTERM, rows on disk, exit 0', async (t) => {
   const dir = tempDir(t);
   const dbPath = join(dir, 'nested', 'dattss.db');
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', dbPath], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--admin-port', '0', '--http-port', '0', '--db', dbPath], {
     env: { ...process.env, DATTSS_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -23,12 +23,12 @@ export interface RunningDaemon {
   dbPath: string;
 }
 
-/** Starts an in-process daemon on 127.0.0.1:0 with a temp database; stopped at teardown. */
+/** Starts an in-process daemon with every listener on 127.0.0.1:0 and a temp database; stopped at teardown. */
 export async function startDaemon(t: Test, clock: Clock, overrides: Partial<Config> = {}): Promise<RunningDaemon> {
   const dbPath = join(tempDir(t), 'dattss.db');
   const config = loadConfig({ flags: {} });
   const daemon = createDaemon(
-    Object.freeze({ ...config, host: '127.0.0.1', port: 0, db: dbPath, ...overrides }),
+    Object.freeze({ ...config, host: '127.0.0.1', port: 0, adminPort: 0, httpPort: 0, db: dbPath, ...overrides }),
     { clock, logger: pino({ level: 'silent' }) },
   );
   const addresses = await daemon.start();

@@ -1,0 +1,107 @@
+import type { AddressInfo } from 'node:net';
+import type { Database } from 'better-sqlite3';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { LiveSeries } from '../aggregate/moving-average.js';
+import { DattssError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { MetricType } from '../protocol/metric-type.js';
+import { openReadOnly } from '../store/queries.js';
+import { formatPrometheus, PROMETHEUS_CONTENT_TYPE, type PrometheusSnapshot } from './prometheus.js';
+import { registerReadRoutes } from './read-routes.js';
+import { loadDashboardFiles } from './static-files.js';
+
+export type ReadStatus = 'up' | 'down' | 'degraded';
+
+export interface LiveQuery {
+  type?: MetricType;
+  /** Exact name. */
+  name?: string;
+  /** Glob or case-insensitive substring of the name. */
+  search?: string;
+  limit?: number;
+}
+
+/** What the HTTP server asks of the daemon; it never reaches into the pipeline itself. */
+export interface HttpBackend {
+  nowMs(): number;
+  live(query: LiveQuery): LiveSeries[];
+  status(): { status: ReadStatus; uptimeSec: number; flushErrors: number; lastFlushDurationMs: number; seriesLive: number };
+  prometheus(): PrometheusSnapshot;
+}
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  /** The daemon's database, read through a separate read-only connection. */
+  dbPath: string;
+  backend: HttpBackend;
+  logger: Logger;
+}
+
+/** HTTP status of each error code a handler can raise on purpose. */
+const STATUS_OF: Partial<Record<DattssError['code'], number>> = {
+  DATTSS_QUERY_INVALID: 400,
+  DATTSS_SERIES_NOT_FOUND: 404,
+};
+
+/**
+ * The HTTP server (fastify): JSON read API, `/metrics` for Prometheus and the
+ * dashboard. Every error answers `{"error": {"code", "message"}}`; an
+ * unexpected one is logged with the request and answered 500, and never
+ * reaches the rest of the daemon.
+ */
+export class HttpServer {
+  readonly #options: HttpServerOptions;
+  #app: FastifyInstance | undefined;
+  #db: Database | undefined;
+
+  constructor(options: HttpServerOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<AddressInfo> {
+    const { host, port, maxBodyBytes, backend, logger } = this.#options;
+    const db = openReadOnly(this.#options.dbPath);
+    this.#db = db;
+    // Fastify's own logger stays off: the daemon logs its listening line and handler failures itself.
+    const app = Fastify({ bodyLimit: maxBodyBytes });
+    this.#app = app;
+
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof DattssError) {
+        return reply.code(STATUS_OF[error.code] ?? 500).send({ error: { code: error.code, message: error.message } });
+      }
+      const status = error.statusCode ?? 500;
+      if (status >= 500) logger.error({ err: error, method: request.method, url: request.url }, 'HTTP handler failed');
+      return reply.code(status).send({ error: { code: error.code ?? 'DATTSS_HTTP_INTERNAL', message: status >= 500 ? 'internal error; see the daemon log' : error.message } });
+    });
+    app.setNotFoundHandler((request, reply) =>
+      reply.code(404).send({ error: { code: 'DATTSS_HTTP_NOT_FOUND', message: `no route for ${request.method} ${request.url.split('?')[0]}; see docs/http-api.md` } }),
+    );
+
+    registerReadRoutes(app, { db, backend });
+    app.get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(formatPrometheus(backend.prometheus())));
+    for (const [path, file] of loadDashboardFiles()) {
+      app.get(path, async (request, reply) => {
+        if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
+        return reply.type(file.contentType).header('etag', file.etag).header('cache-control', 'no-cache').send(file.body);
+      });
+    }
+
+    try {
+      await app.listen({ host, port });
+    } catch (cause) {
+      db.close();
+      throw new DattssError('DATTSS_LISTEN_FAILED', `HTTP cannot listen on ${host}:${port}: ${(cause as Error).message}`, { cause });
+    }
+    return app.server.address() as AddressInfo;
+  }
+
+  async stop(): Promise<void> {
+    await this.#app?.close();
+    this.#db?.close();
+    this.#app = undefined;
+    this.#db = undefined;
+  }
+}
