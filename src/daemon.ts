@@ -162,6 +162,16 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         maxBodyBytes: config.httpMaxBodyBytes,
         dbPath: config.db,
         backend: httpBackend(),
+        ingest: {
+          sink: { sample: (sample) => registry.add(sample), partial: (name, tags, partial) => registry.addPartial(name, tags, partial) },
+          authKeys: config.dattssAuthKeys,
+          maxNameLength: config.maxNameLength,
+          maxTagsPerLine: config.maxTagsPerLine,
+          maxTagLength: config.maxTagLength,
+          binocularsIntervalMinutes: config.binocularsIntervalMinutes,
+          intervalStartMs: () => registry.currentIntervalMs,
+          counters: selfMetrics.http,
+        },
         logger: logger.child({ component: 'http' }),
       })
     : undefined;

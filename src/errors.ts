@@ -11,6 +11,10 @@ export const ERROR_CODES = {
   DATTSS_PRETTY_UNAVAILABLE: 'Pretty logs were requested but pino-pretty is not installed',
   DATTSS_QUERY_INVALID: 'A store query has invalid arguments',
   DATTSS_SERIES_NOT_FOUND: 'A query names a series the database does not hold',
+  DATTSS_INGEST_INVALID: 'An HTTP ingest body does not have the expected shape',
+  DATTSS_AUTH_FAILED: 'An HTTP ingest request has a missing or unknown auth key',
+  DATTSS_HTTP_NOT_FOUND: 'No HTTP route matches the method and path',
+  DATTSS_HTTP_INTERNAL: 'An HTTP handler failed unexpectedly',
   DATTSS_DAEMON_STATE: 'A daemon method was called in the wrong lifecycle state',
 } as const;
 

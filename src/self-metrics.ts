@@ -19,6 +19,8 @@ export class SelfMetrics {
   serviceChecksReceived = 0;
   /** Events and service checks dropped because too many were waiting to be written. */
   notesDropped = 0;
+  /** HTTP ingest: DaTtSs partials and Binoculars fields merged, requests refused (bad auth, a bad item). */
+  readonly http = { itemsReceived: 0, requestsRejected: 0 };
   lastFlushDurationMs = 0;
   readonly #reported = new Map<string, number>();
 
@@ -42,6 +44,8 @@ export class SelfMetrics {
       { name: 'service_checks_received', value: this.serviceChecksReceived, help: 'DogStatsD service checks received.' },
       { name: 'notes_dropped', value: this.notesDropped, help: 'Events and service checks dropped while too many waited.' },
       { name: 'flush_errors', value: this.flushErrors, help: 'Writes to SQLite that failed.' },
+      { name: 'http_items_received', value: this.http.itemsReceived, help: 'DaTtSs partials and Binoculars fields received over HTTP.' },
+      { name: 'http_requests_rejected', value: this.http.requestsRejected, help: 'HTTP ingest requests refused for bad auth or a bad item.' },
       { name: 'tcp_connections_refused', value: this.tcpConnectionsRefused, help: 'TCP connections closed at tcpMaxConnections.' },
     ];
   }

@@ -1,6 +1,6 @@
 import { minuteStart, PARTIAL_INTERVAL_MS, type MetricType } from '../protocol/metric-type.js';
 import type { Sample } from '../ingest/parser.js';
-import { createPartial, type CounterPartial, type GaugePartial, type Partial, type SetPartial, type TimerPartial } from './partial.js';
+import { createPartial, mergePartial, type CounterPartial, type GaugePartial, type Partial, type SetPartial, type TimerPartial } from './partial.js';
 import { Series } from './series.js';
 
 export interface RegistryOptions {
@@ -76,20 +76,9 @@ export class Registry {
       }
       if (atMs < minuteStart(now)) return this.#addLate(sample, minuteStart(atMs));
     }
-    const map = this.#byType[sample.type];
-    const key = seriesKey(sample.name, sample.tags);
-    let series = map.get(key);
+    const series = this.#liveSeries(sample.type, sample.name, sample.tags);
+    if (series === undefined) return false;
     const now = this.#currentIntervalMs;
-    if (series === undefined) {
-      if (this.#size >= this.#options.maxSeries) {
-        this.seriesDropped++;
-        return false;
-      }
-      series = new Series(sample.type, sample.name, sample.tags, now);
-      map.set(key, series);
-      this.#size++;
-    }
-    series.lastSampleMs = now;
     const partial = series.partialAt(now);
     switch (sample.type) {
       case 'counter':
@@ -110,6 +99,41 @@ export class Registry {
         break;
     }
     return true;
+  }
+
+  /**
+   * Merges a pre-aggregated partial (a client's 5 seconds, an HTTP push)
+   * into the current interval of its series, exactly as its samples would
+   * have been added one by one. A gauge's current value becomes its last.
+   */
+  addPartial(name: string, tags: string, partial: Partial): boolean {
+    const series = this.#liveSeries(partial.type, name, tags);
+    if (series === undefined) return false;
+    mergePartial(series.partialAt(this.#currentIntervalMs), partial);
+    if (partial.type === 'gauge' && partial.count > 0) {
+      series.gaugeValue = partial.last;
+      series.hasGaugeValue = true;
+    }
+    return true;
+  }
+
+  /** The series, created when new unless the registry is full (then counted in seriesDropped). */
+  #liveSeries(type: MetricType, name: string, tags: string): Series | undefined {
+    const map = this.#byType[type];
+    const key = seriesKey(name, tags);
+    let series = map.get(key);
+    const now = this.#currentIntervalMs;
+    if (series === undefined) {
+      if (this.#size >= this.#options.maxSeries) {
+        this.seriesDropped++;
+        return undefined;
+      }
+      series = new Series(type, name, tags, now);
+      map.set(key, series);
+      this.#size++;
+    }
+    series.lastSampleMs = now;
+    return series;
   }
 
   /** A sample stamped in an earlier minute: kept apart, written by the next tick through the merging write. */

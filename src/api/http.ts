@@ -5,6 +5,7 @@ import type { LiveSeries } from '../aggregate/moving-average.js';
 import { DattssError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MetricType } from '../protocol/metric-type.js';
+import { registerIngestRoutes, type HttpIngestOptions } from '../ingest/http-ingest.js';
 import { openReadOnly } from '../store/queries.js';
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE, type PrometheusSnapshot } from './prometheus.js';
 import { registerReadRoutes } from './read-routes.js';
@@ -36,6 +37,8 @@ export interface HttpServerOptions {
   /** The daemon's database, read through a separate read-only connection. */
   dbPath: string;
   backend: HttpBackend;
+  /** The ingest endpoints `PUT /agg` and `POST /v1/metrics`. */
+  ingest: HttpIngestOptions;
   logger: Logger;
 }
 
@@ -46,8 +49,8 @@ const STATUS_OF: Partial<Record<DattssError['code'], number>> = {
 };
 
 /**
- * The HTTP server (fastify): JSON read API, `/metrics` for Prometheus and the
- * dashboard. Every error answers `{"error": {"code", "message"}}`; an
+ * The HTTP server (fastify): JSON read API, `/metrics` for Prometheus, the
+ * dashboard and the DaTtSs and Binoculars ingest endpoints. Every error answers `{"error": {"code", "message"}}`; an
  * unexpected one is logged with the request and answered 500, and never
  * reaches the rest of the daemon.
  */
@@ -81,6 +84,7 @@ export class HttpServer {
     );
 
     registerReadRoutes(app, { db, backend });
+    registerIngestRoutes(app, this.#options.ingest);
     app.get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(formatPrometheus(backend.prometheus())));
     for (const [path, file] of loadDashboardFiles()) {
       app.get(path, async (request, reply) => {

@@ -86,6 +86,12 @@ export const ConfigSchema = Type.Object(
       default: 1048576,
       description: 'Largest HTTP request body accepted; a larger one is refused with 413.',
     }),
+    binocularsIntervalMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 10080,
+      default: 60,
+      description: 'The reporting period POST /v1/metrics tells Binoculars clients to use (requestIntervalInMinutes).',
+    }),
     db: Type.String({
       minLength: 1,
       default: './data/dattss.db',

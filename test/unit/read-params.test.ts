@@ -100,7 +100,17 @@ t.test('a failing handler answers 500 and the server keeps serving', async (t) =
     status: () => ({ status: 'degraded', uptimeSec: 1, flushErrors: 2, lastFlushDurationMs: 0, seriesLive: 0 }),
     prometheus: () => ({ counters: [], gauges: [], uptimeSec: 1, healthy: false }),
   };
-  const server = new HttpServer({ host: '127.0.0.1', port: 0, maxBodyBytes: 1024, dbPath: path, backend, logger });
+  const ingest = {
+    sink: { sample: () => undefined, partial: () => undefined },
+    authKeys: [],
+    maxNameLength: 200,
+    maxTagsPerLine: 50,
+    maxTagLength: 200,
+    binocularsIntervalMinutes: 60,
+    intervalStartMs: () => 0,
+    counters: { itemsReceived: 0, requestsRejected: 0 },
+  };
+  const server = new HttpServer({ host: '127.0.0.1', port: 0, maxBodyBytes: 1024, dbPath: path, backend, ingest, logger });
   const { port } = await server.start();
   t.teardown(() => server.stop());
   const live = await fetch(`http://127.0.0.1:${port}/api/live`);
