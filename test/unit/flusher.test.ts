@@ -31,6 +31,8 @@ const SELF_METRIC_NAMES = [
   'service_checks_received',
   'notes_dropped',
   'flush_errors',
+  'http_items_received',
+  'http_requests_rejected',
   'tcp_connections_refused',
   'series_live',
   'flush_duration_ms',
