@@ -6,6 +6,7 @@ import { DattssError } from './errors.js';
 import { systemClock, type Clock } from './flush/clock.js';
 import { Flusher } from './flush/flusher.js';
 import { AlignedScheduler } from './flush/scheduler.js';
+import { WriteBacklog } from './flush/write-backlog.js';
 import { BadLineLog } from './ingest/bad-line-log.js';
 import { LineParser, type ParseSink } from './ingest/parser.js';
 import { UdpListener, type UdpAddress } from './ingest/udp.js';
@@ -75,7 +76,7 @@ export interface Daemon {
   stats(): DaemonStats;
   /** 'down' after the admin command `health down`, until `health up`. */
   health(): Health;
-  /** Health as the read side reports it: also 'degraded' while the latest minute flush failed. */
+  /** Health as the read side reports it: also 'degraded' while minutes wait for the database. */
   status(): ReadStatus;
 }
 
@@ -178,6 +179,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
 
   let store: SqliteStore | undefined;
   let flusher: Flusher | undefined;
+  let backlog: WriteBacklog | undefined;
   let scheduler: AlignedScheduler | undefined;
   let state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
 
@@ -193,9 +195,17 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         retention: { minuteDays: config.minuteRetentionDays, hourDays: config.hourRetentionDays, dayDays: config.dayRetentionDays },
       });
       store = activeStore;
+      const activeBacklog = new WriteBacklog({
+        sink: activeStore,
+        maxBatches: config.flushBacklogMinutes,
+        nowMs: () => clock.now(),
+        logger: logger.child({ component: 'flush' }),
+        counters: selfMetrics,
+      });
+      backlog = activeBacklog;
       const activeFlusher = new Flusher({
         registry,
-        sink: activeStore,
+        sink: activeBacklog,
         selfMetrics,
         logger: logger.child({ component: 'flush' }),
         seriesIdleMs: config.seriesIdleSec * 1000,
@@ -204,6 +214,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       flusher = activeFlusher;
       let minute = minuteStart(clock.now());
       scheduler = new AlignedScheduler(clock, PARTIAL_INTERVAL_MS, (nowMs) => {
+        activeBacklog.retry();
         activeFlusher.tick(nowMs);
         writeNotes(activeStore);
         pruneExpired(activeStore, nowMs);
@@ -249,6 +260,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       await Promise.all([udp.stop(), tcp?.stop(), admin?.stop(), http?.stop()]);
       scheduler?.stop();
       flusher?.close(clock.now());
+      backlog?.close();
       if (store !== undefined) writeNotes(store);
       store?.close();
       logger.info(stats(), 'stopped');
@@ -277,7 +289,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
 
   function status(): ReadStatus {
     if (health === 'down') return 'down';
-    return selfMetrics.lastFlushFailed ? 'degraded' : 'up';
+    return (backlog?.pending ?? 0) > 0 ? 'degraded' : 'up';
   }
 
   function httpBackend(): HttpBackend {

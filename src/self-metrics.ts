@@ -28,8 +28,10 @@ export class SelfMetrics {
     this.#prefix = prefix;
   }
 
-  /** Set while the latest minute flush failed; health reports degraded. */
-  lastFlushFailed = false;
+  /** Batches dropped from the write backlog when it was full. */
+  backlogDropped = 0;
+  /** Batches waiting in the write backlog now. */
+  flushBacklog = 0;
 
   /** Every cumulative counter, with the one-line help docs/metrics.md expands on. */
   counters(registry: Registry): SelfMetric[] {
@@ -43,7 +45,8 @@ export class SelfMetrics {
       { name: 'events_received', value: this.eventsReceived, help: 'DogStatsD events received.' },
       { name: 'service_checks_received', value: this.serviceChecksReceived, help: 'DogStatsD service checks received.' },
       { name: 'notes_dropped', value: this.notesDropped, help: 'Events and service checks dropped while too many waited.' },
-      { name: 'flush_errors', value: this.flushErrors, help: 'Writes to SQLite that failed.' },
+      { name: 'flush_errors', value: this.flushErrors, help: 'Writes to SQLite that failed, retries included.' },
+      { name: 'backlog_dropped', value: this.backlogDropped, help: 'Unwritten batches dropped because the write backlog was full.' },
       { name: 'http_items_received', value: this.http.itemsReceived, help: 'DaTtSs partials and Binoculars fields received over HTTP.' },
       { name: 'http_requests_rejected', value: this.http.requestsRejected, help: 'HTTP ingest requests refused for bad auth or a bad item.' },
       { name: 'tcp_connections_refused', value: this.tcpConnectionsRefused, help: 'TCP connections closed at tcpMaxConnections.' },
@@ -54,6 +57,7 @@ export class SelfMetrics {
   gauges(registry: Registry): SelfMetric[] {
     return [
       { name: 'series_live', value: registry.size, help: 'Series held in memory.' },
+      { name: 'flush_backlog', value: this.flushBacklog, help: 'Batches waiting to be written while the database fails.' },
       { name: 'flush_duration_ms', value: this.lastFlushDurationMs, help: 'Duration of the latest minute flush, in ms.' },
     ];
   }

@@ -103,6 +103,13 @@ export const ConfigSchema = Type.Object(
       default: 5000,
       description: 'How long a write waits for a lock held by another connection before the flush fails.',
     }),
+    flushBacklogMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 10080,
+      default: 60,
+      description:
+        'Minutes kept in memory while the database refuses writes (locked, read-only, full), retried with backoff and written when it recovers; beyond this the oldest are dropped and counted in backlog_dropped.',
+    }),
     logLevel: Type.Union(
       LOG_LEVELS.map((level) => Type.Literal(level)),
       { default: 'info', description: 'Lowest level logged: fatal, error, warn, info, debug, trace or silent.' },

@@ -103,13 +103,11 @@ export class Flusher {
       sink.writeMinute(rows);
     } catch (error) {
       selfMetrics.flushErrors++;
-      selfMetrics.lastFlushFailed = true;
       logger.error({ err: error, minute: new Date(minuteStartMs).toISOString(), rows: rows.length }, 'minute flush failed');
       return;
     }
     const durationMs = this.#options.elapsedMs() - startedMs;
     selfMetrics.lastFlushDurationMs = durationMs;
-    selfMetrics.lastFlushFailed = false;
     logger.info(
       { minute: new Date(minuteStartMs).toISOString(), series: userRows, rows: rows.length, durationMs: round3(durationMs) },
       'flushed minute',

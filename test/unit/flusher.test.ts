@@ -31,10 +31,12 @@ const SELF_METRIC_NAMES = [
   'service_checks_received',
   'notes_dropped',
   'flush_errors',
+  'backlog_dropped',
   'http_items_received',
   'http_requests_rejected',
   'tcp_connections_refused',
   'series_live',
+  'flush_backlog',
   'flush_duration_ms',
 ].map((name) => PREFIX + name);
 

@@ -1,0 +1,112 @@
+import { pino } from 'pino';
+import t from 'tap';
+import type { MinuteAggregate } from '../../src/aggregate/summarize.js';
+import { RETRY_FIRST_MS, RETRY_MAX_MS, WriteBacklog } from '../../src/flush/write-backlog.js';
+
+/** A sink that fails while `failing` is set and records what it wrote. */
+function harness(maxBatches: number) {
+  let nowMs = 0;
+  const state = { failing: false, attempts: 0, written: [] as string[] };
+  const logs: { level: number; msg: string; [key: string]: unknown }[] = [];
+  const counters = { flushErrors: 0, backlogDropped: 0, flushBacklog: 0 };
+  const backlog = new WriteBacklog({
+    sink: {
+      writeMinute(rows) {
+        state.attempts++;
+        if (state.failing) throw new Error('database is locked');
+        state.written.push(rows.map((row) => row.name).join());
+      },
+    },
+    maxBatches,
+    nowMs: () => nowMs,
+    logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
+    counters,
+  });
+  const batch = (name: string): MinuteAggregate[] => [{ name } as MinuteAggregate];
+  return { backlog, state, logs, counters, batch, advance: (ms: number) => (nowMs += ms) };
+}
+
+t.test('healthy writes pass straight through', async (t) => {
+  const h = harness(3);
+  h.backlog.writeMinute(h.batch('m0'));
+  h.backlog.writeMinute(h.batch('m1'));
+  t.same(h.state.written, ['m0', 'm1']);
+  t.equal(h.backlog.pending, 0);
+  t.same(h.logs, [], 'nothing to say');
+});
+
+t.test('failed minutes wait, are retried with backoff, and land in order', async (t) => {
+  const h = harness(10);
+  h.state.failing = true;
+  h.backlog.writeMinute(h.batch('m0'));
+  t.equal(h.backlog.pending, 1);
+  t.equal(h.counters.flushBacklog, 1);
+  h.advance(1_000);
+  h.backlog.writeMinute(h.batch('m1'));
+  t.equal(h.state.attempts, 1, 'no retry before the backoff has passed: m1 queues behind m0');
+  h.backlog.retry();
+  t.equal(h.state.attempts, 1);
+  h.advance(RETRY_FIRST_MS);
+  h.backlog.retry();
+  t.equal(h.state.attempts, 2, 'retried after 5 s');
+  h.advance(RETRY_FIRST_MS);
+  h.backlog.retry();
+  t.equal(h.state.attempts, 2, 'the wait doubled to 10 s');
+  h.advance(RETRY_FIRST_MS);
+  h.backlog.retry();
+  t.equal(h.state.attempts, 3);
+  for (let i = 0; i < 10; i++) {
+    h.advance(RETRY_MAX_MS);
+    h.backlog.retry();
+  }
+  t.equal(h.state.attempts, 13, 'the wait stops growing at 60 s');
+  t.equal(h.counters.flushErrors, 13, 'every failed attempt counted');
+  t.equal(h.logs.filter((l) => l.level >= 40).length, 1, 'one log line for the whole outage');
+  t.match(h.logs[0], { level: 50, msg: 'writing to the database failed; keeping minutes in memory and retrying', err: { message: 'database is locked' } });
+
+  h.state.failing = false;
+  h.backlog.writeMinute(h.batch('m2'));
+  t.same(h.state.written, [], 'still waiting for the retry time');
+  h.advance(RETRY_MAX_MS);
+  h.backlog.retry();
+  t.same(h.state.written, ['m0', 'm1', 'm2'], 'written in order once the fault clears');
+  t.equal(h.backlog.pending, 0);
+  t.equal(h.counters.flushBacklog, 0);
+  t.match(h.logs.at(-1), { level: 40, msg: 'database writes recovered; kept minutes written', batches: 3, dropped: 0 });
+
+  h.state.failing = true;
+  h.backlog.writeMinute(h.batch('m3'));
+  h.advance(RETRY_FIRST_MS);
+  h.state.failing = false;
+  h.backlog.retry();
+  t.same(h.state.written.at(-1), 'm3', 'after a recovery the backoff starts again at 5 s');
+});
+
+t.test('beyond maxBatches the oldest are dropped and counted, logged once', async (t) => {
+  const h = harness(2);
+  h.state.failing = true;
+  for (const name of ['m0', 'm1', 'm2', 'm3']) h.backlog.writeMinute(h.batch(name));
+  t.equal(h.backlog.pending, 2);
+  t.equal(h.counters.backlogDropped, 2);
+  t.equal(h.logs.filter((l) => l.msg.startsWith('the write backlog is full')).length, 1);
+  h.state.failing = false;
+  h.advance(RETRY_FIRST_MS);
+  h.backlog.retry();
+  t.same(h.state.written, ['m2', 'm3'], 'the newest minutes survive');
+  t.match(h.logs.at(-1), { msg: 'database writes recovered; kept minutes written', dropped: 2 });
+});
+
+t.test('close makes one last attempt and says what is lost', async (t) => {
+  const h = harness(5);
+  h.state.failing = true;
+  h.backlog.writeMinute(h.batch('m0'));
+  h.backlog.writeMinute(h.batch('m1'));
+  t.equal(h.backlog.close(), 2, 'still failing: two batches lost');
+  t.match(h.logs.at(-1), { level: 50, msg: 'stopping with unwritten minutes; they are lost', batches: 2, rows: 2 });
+  const healed = harness(5);
+  healed.state.failing = true;
+  healed.backlog.writeMinute(healed.batch('m0'));
+  healed.state.failing = false;
+  t.equal(healed.backlog.close(), 0, 'the last attempt ignores the backoff');
+  t.same(healed.state.written, ['m0']);
+});
