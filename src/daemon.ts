@@ -151,6 +151,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         host: config.adminHost,
         port: config.adminPort,
         maxConnections: config.tcpMaxConnections,
+        token: config.token,
         backend: adminBackend(),
         logger: logger.child({ component: 'admin' }),
       })
@@ -161,6 +162,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         host: config.httpHost,
         port: config.httpPort,
         maxBodyBytes: config.httpMaxBodyBytes,
+        token: config.token,
         dbPath: config.db,
         backend: httpBackend(),
         ingest: {

@@ -1,5 +1,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { inspect } from 'node:util';
+import { redactedConfig } from '../config/schema.js';
+import { SecretSet } from '../secrets.js';
 import { TcpServer } from '../tcp-server.js';
 import type { Logger } from '../log.js';
 
@@ -24,6 +26,8 @@ export interface AdminServerOptions {
   host: string;
   port: number;
   maxConnections: number;
+  /** When set, a connection must send `auth <token>` before any other command. */
+  token: string;
   backend: AdminBackend;
   logger: Logger;
 }
@@ -40,9 +44,11 @@ const DUMP_COMMANDS: Record<string, DumpKind> = { counters: 'counter', timers: '
 export class AdminServer {
   readonly #options: AdminServerOptions;
   readonly #server: TcpServer;
+  readonly #token: SecretSet;
 
   constructor(options: AdminServerOptions) {
     this.#options = options;
+    this.#token = new SecretSet([options.token]);
     this.#server = new TcpServer({
       purpose: 'the admin interface',
       maxConnections: options.maxConnections,
@@ -62,10 +68,27 @@ export class AdminServer {
   #accept(socket: Socket): void {
     socket.setEncoding('utf8');
     socket.on('error', (error) => this.#options.logger.debug({ err: error }, 'admin connection error'));
+    let authorized = !this.#token.required;
     socket.on('data', (chunk: string) => {
       for (const line of chunk.split('\n')) {
         const command = line.trim();
         if (command === '') continue;
+        if (!authorized) {
+          const [name, given] = command.split(/\s+/, 2);
+          if (name === 'quit') return void socket.end();
+          if (name !== 'auth') {
+            socket.write('ERROR auth required: send "auth <token>" first\n');
+            continue;
+          }
+          authorized = this.#token.matches(given);
+          if (!authorized) {
+            // One guess per connection: a wrong token closes it.
+            this.#options.logger.warn({ remote: socket.remoteAddress }, 'admin connection with a wrong token closed');
+            return void socket.end('ERROR bad token\n');
+          }
+          socket.write('OK\n');
+          continue;
+        }
         try {
           const reply = this.#run(command);
           if (reply === null) {
@@ -95,7 +118,7 @@ export class AdminServer {
         if (params[0] === 'up' || params[0] === 'down') backend.setHealth(params[0]);
         return `health: ${backend.health()}\n`;
       case 'config':
-        return `\n${configLines(backend.config())}`;
+        return `\n${configLines(redactedConfig(backend.config()))}`;
       case 'stats': {
         const lines = [
           `uptime: ${backend.uptimeSec()}`,

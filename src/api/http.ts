@@ -6,6 +6,7 @@ import { DattssError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MetricType } from '../protocol/metric-type.js';
 import { registerIngestRoutes, type HttpIngestOptions } from '../ingest/http-ingest.js';
+import { SecretSet } from '../secrets.js';
 import { openReadOnly } from '../store/queries.js';
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE, type PrometheusSnapshot } from './prometheus.js';
 import { registerReadRoutes } from './read-routes.js';
@@ -34,6 +35,8 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** When set, `/api/*` and `/metrics` need `Authorization: Bearer <token>`. */
+  token: string;
   /** The daemon's database, read through a separate read-only connection. */
   dbPath: string;
   backend: HttpBackend;
@@ -83,6 +86,21 @@ export class HttpServer {
       reply.code(404).send({ error: { code: 'DATTSS_HTTP_NOT_FOUND', message: `no route for ${request.method} ${request.url.split('?')[0]}; see docs/http-api.md` } }),
     );
 
+    const token = new SecretSet([this.#options.token]);
+    if (token.required) {
+      // The dashboard's files are public code; the data behind them is not. Ingest has its own keys, as UDP has none.
+      app.addHook('onRequest', async (request, reply) => {
+        const path = request.url.split('?')[0] as string;
+        if (!path.startsWith('/api/') && path !== '/metrics') return;
+        const header = request.headers.authorization;
+        const given = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length) : undefined;
+        if (token.matches(given)) return;
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="dattss"')
+          .send({ error: { code: 'DATTSS_AUTH_FAILED', message: 'this daemon needs Authorization: Bearer <token> (the token option)' } });
+      });
+    }
     registerReadRoutes(app, { db, backend });
     registerIngestRoutes(app, this.#options.ingest);
     app.get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(formatPrometheus(backend.prometheus())));

@@ -8,6 +8,7 @@ import {
   describeExpected,
   envName,
   flagName,
+  isSecret,
   optionSchema,
   type Config,
   type ConfigKey,
@@ -68,9 +69,11 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
 
   for (const key of CONFIG_KEYS) {
     if (!Value.Check(optionSchema(key), merged[key])) {
-      problems.push(`${key}${from(key)}: expected ${describeExpected(key)}, got ${JSON.stringify(merged[key])}`);
+      const got = isSecret(key) ? '(hidden)' : JSON.stringify(merged[key]);
+      problems.push(`${key}${from(key)}: expected ${describeExpected(key)}, got ${got}`);
     }
   }
+  if (problems.length === 0) problems.push(...exposureProblems(merged as Config));
   if (problems.length > 0) {
     const error = new DattssError('DATTSS_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
     throw Object.assign(error, { problems });
@@ -98,6 +101,41 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
       merged[key] = trimmed;
     }
   }
+}
+
+/** Shortest token accepted: long enough that guessing it over the network is hopeless. */
+const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * The read side and the admin interface can delete series and show every
+ * metric: off loopback they need a token, unless the operator says
+ * `--insecure` on purpose (docs/security.md).
+ */
+function exposureProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.token !== '' && config.token.length < MIN_TOKEN_LENGTH) {
+    problems.push(`token: expected at least ${MIN_TOKEN_LENGTH} characters, got ${config.token.length} (generate one with \`openssl rand -hex 24\`)`);
+  }
+  if (config.token !== '' || config.insecure) return problems;
+  const exposed: [boolean, ConfigKey][] = [
+    [config.http, 'httpHost'],
+    [config.admin, 'adminHost'],
+  ];
+  for (const [enabled, key] of exposed) {
+    if (enabled && !isLoopback(config[key] as string)) {
+      problems.push(
+        `${key}: ${config[key] as string} is not a loopback address, and without a token anyone who reaches it can read every metric` +
+          `${key === 'adminHost' ? ' and delete series' : ''}; set a token (--token or DATTSS_TOKEN) or pass --insecure to expose it anyway`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and the name localhost. */
+export function isLoopback(host: string): boolean {
+  const address = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/^::ffff:/, '');
+  return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
 /** Compares names without the common `DATTSS_` prefix, which would make every short name look close. */

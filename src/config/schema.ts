@@ -86,6 +86,17 @@ export const ConfigSchema = Type.Object(
       default: 1048576,
       description: 'Largest HTTP request body accepted; a larger one is refused with 413.',
     }),
+    token: Type.String({
+      maxLength: 1000,
+      default: '',
+      secret: true,
+      description:
+        'Bearer token the HTTP API, /metrics and the admin interface require (at least 16 characters). Empty: no token, and those listeners may bind only loopback addresses unless insecure is set.',
+    }),
+    insecure: Type.Boolean({
+      default: false,
+      description: 'Allow the HTTP server and the admin interface on a non-loopback address without a token.',
+    }),
     binocularsIntervalMinutes: Type.Integer({
       minimum: 1,
       maximum: 10080,
@@ -147,6 +158,7 @@ export const ConfigSchema = Type.Object(
     dattssAuthKeys: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
       maxItems: 1000,
       default: [],
+      secret: true,
       description:
         'Keys accepted in DaTtSs AUTH:PROCESS:STAT:VALUE datagrams (comma-separated in env and flags); a datagram with another key is a bad line. Empty: the AUTH part is ignored.',
     }),
@@ -210,6 +222,21 @@ export const CONFIG_KEYS = Object.keys(ConfigSchema.properties) as ConfigKey[];
 
 export function optionSchema(key: ConfigKey): TSchema {
   return ConfigSchema.properties[key];
+}
+
+/** Options whose values are never printed: errors, the admin `config` command and logs hide them. */
+export function isSecret(key: string): boolean {
+  return (ConfigSchema.properties as Record<string, TSchema>)[key]?.secret === true;
+}
+
+/** The config with secret values replaced, for display. */
+export function redactedConfig(config: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const shown: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    const hidden = isSecret(key) && (Array.isArray(value) ? value.length > 0 : value !== '');
+    shown[key] = hidden ? '(hidden)' : value;
+  }
+  return shown;
 }
 
 /** Every option's default, from the schema. */

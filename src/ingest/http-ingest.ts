@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Partial } from '../aggregate/partial.js';
 import { canonicalTags } from '../protocol/tags.js';
+import { SecretSet } from '../secrets.js';
 import { partialFromDattss, type DattssKind } from './dattss-partials.js';
 import type { Sample } from './parser.js';
 
@@ -75,7 +75,7 @@ export function registerIngestRoutes(parent: FastifyInstance, options: HttpInges
 
 function ingestRoutes(app: FastifyInstance, options: HttpIngestOptions): void {
   const { sink, counters } = options;
-  const keyDigests = options.authKeys.map(digest);
+  const authKeys = new SecretSet(options.authKeys);
   // Bodies fastify itself refuses (not JSON, too large) count as rejected too; the server's handler answers them.
   app.setErrorHandler((error) => {
     counters.requestsRejected++;
@@ -84,7 +84,7 @@ function ingestRoutes(app: FastifyInstance, options: HttpIngestOptions): void {
 
   app.put('/agg', async (request, reply) => {
     const auth = (request.query as Record<string, unknown>).auth;
-    if (keyDigests.length > 0 && !(typeof auth === 'string' && keyDigests.some((key) => timingSafeEqual(key, digest(auth))))) {
+    if (authKeys.required && !authKeys.matches(typeof auth === 'string' ? auth : undefined)) {
       return refuse(reply, 401, 'DATTSS_AUTH_FAILED', 'auth: missing or unknown key; pass ?auth=<one of dattssAuthKeys>');
     }
     const body = checked(AggBodySchema, request.body);
@@ -151,11 +151,6 @@ function checked<S extends TSchema>(schema: S, body: unknown): Static<S> | strin
   const error = Value.Errors(schema, body).First();
   const path = (error?.path ?? '').replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
   return `${path === '' ? 'body' : path}: ${error?.message ?? 'does not match the expected shape'}`;
-}
-
-/** Fixed-length digests, so comparing keys takes the same time whatever their lengths. */
-function digest(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
 }
 
 function gaugeSample(name: string, tags: string, value: number): Sample {

@@ -63,8 +63,11 @@ function otherValue(key: ConfigKey): { value: string | number | boolean | string
       return { value: !(fallback as boolean), text: String(!(fallback as boolean)) };
     case 'array':
       return { value: ['x-one', 'x-two'], text: 'x-one, x-two' };
-    default:
-      return { value: 'x-custom', text: 'x-custom' };
+    default: {
+      // Cross-key rules: a token has at least 16 characters, and a listener off loopback needs one.
+      const value = key === 'token' ? 'x-custom-token-0123456789' : key.endsWith('Host') ? '127.0.0.2' : 'x-custom';
+      return { value, text: value };
+    }
   }
 }
 
@@ -302,6 +305,26 @@ t.test('every key rejects an out-of-bounds value from env and from flags, all at
     'valid flags override invalid env values, which are then not reported');
 });
 
+t.test('the HTTP server and admin interface off loopback need a token or --insecure', async (t) => {
+  const exposed = loadError(t, { flags: { httpHost: '0.0.0.0', adminHost: '::' } });
+  t.same(exposed.problems, [
+    'httpHost: 0.0.0.0 is not a loopback address, and without a token anyone who reaches it can read every metric; set a token (--token or DATTSS_TOKEN) or pass --insecure to expose it anyway',
+    'adminHost: :: is not a loopback address, and without a token anyone who reaches it can read every metric and delete series; set a token (--token or DATTSS_TOKEN) or pass --insecure to expose it anyway',
+  ]);
+  t.equal(loadConfig({ flags: { httpHost: '0.0.0.0', adminHost: '::', token: 'a'.repeat(16) } }).httpHost, '0.0.0.0', 'a token allows it');
+  t.equal(loadConfig({ flags: { httpHost: '0.0.0.0', adminHost: '::', insecure: true } }).insecure, true, '--insecure allows it');
+  t.equal(loadConfig({ flags: { httpHost: '0.0.0.0', http: false, adminHost: '10.0.0.1', admin: false } }).http, false, 'a listener that is off exposes nothing');
+  for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) {
+    t.equal(loadConfig({ flags: { httpHost: host } }).httpHost, host, `${host} is loopback`);
+  }
+  t.equal(loadConfig({ flags: { host: '0.0.0.0' } }).host, '0.0.0.0', 'ingest may listen anywhere: statsd over UDP has no authentication anyway');
+  const short = loadError(t, { env: { DATTSS_TOKEN: 'hunter2' } });
+  t.match(short.problems, [/^token: expected at least 16 characters, got 7/]);
+  t.notMatch(short.message, 'hunter2', 'the token itself is never printed');
+  const tooLong = loadError(t, { flags: { token: 's'.repeat(1001) } });
+  t.match(tooLong.problems, ['token (from --token): expected a string of at most 1000 characters, got (hidden)']);
+});
+
 t.test('an unreadable file, invalid JSON and a non-object give DATTSS_CONFIG_FILE', async (t) => {
   const dir = tempDir(t);
   const missing = join(dir, 'missing.json');
@@ -374,7 +397,8 @@ t.test('docs/configuration.md documents every option', async (t) => {
     t.ok(text.includes(`\`${envName(key)}\``), `${key}: names the env var ${envName(key)}`);
     t.ok(text.includes(describeExpected(key)), `${key}: states the bounds (${describeExpected(key)})`);
     const fallback = configDefaults()[key];
-    t.ok(text.includes(`\`${Array.isArray(fallback) ? JSON.stringify(fallback) : String(fallback)}\``), `${key}: states the default`);
+    const shown = Array.isArray(fallback) || fallback === '' ? JSON.stringify(fallback) : String(fallback);
+    t.ok(text.includes(`\`${shown}\``), `${key}: states the default`);
   }
   t.ok(doc.includes(CONFIG_FILE_ENV), 'documents DATTSS_CONFIG');
   t.match(doc, /defaults < file < env < flags|defaults < config file < `DATTSS_\*` environment < flags/, 'states the precedence');
