@@ -1,56 +1,19 @@
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import t from 'tap';
 import { DgramAsPromised } from 'dgram-as-promised';
 import BetterSqlite3 from 'better-sqlite3';
+import { BIN, spawnDaemon } from '../helpers/child-daemon.js';
 import { tempDir } from '../helpers/daemon.js';
-
-const BIN = new URL('../../bin/dattss.js', import.meta.url).pathname;
-
-interface LogLine {
-  msg: string;
-  level: number;
-  [key: string]: unknown;
-}
 
 t.test('dattss serve: lines in, SIGTERM, rows on disk, exit 0', async (t) => {
   const dir = tempDir(t);
   const dbPath = join(dir, 'nested', 'dattss.db');
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--admin-port', '0', '--http-port', '0', '--db', dbPath], {
-    env: { ...process.env, DATTSS_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-
-  const logs: LogLine[] = [];
-  const waiters: { test: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    const line = JSON.parse(text) as LogLine;
-    logs.push(line);
-    for (const waiter of waiters.filter((w) => w.test(line))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve(line);
-    }
-  });
-  const waitForLog = (test: (line: LogLine) => boolean): Promise<LogLine> => {
-    const seen = logs.find(test);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      waiters.push({ test, resolve });
-      void exited.then((code) => reject(new Error(`dattss exited (${code}) before the expected log line; stderr: ${stderr}`)));
-    });
-  };
-
+  const { child, logs, stderr, exited, waitForLog, udpPort } = await spawnDaemon(t, dbPath);
   const listening = await waitForLog((line) => line.msg === 'listening');
   const udp = listening.udp as { address: string; port: number };
   t.equal(udp.address, '127.0.0.1', 'listens on loopback by default');
-  t.ok(udp.port > 0, 'the bound ephemeral port is in the listening line');
+  t.ok(udpPort > 0, 'the bound ephemeral port is in the listening line');
   t.ok((listening.recvBufferBytes as { granted: number }).granted > 0, 'the granted receive buffer is logged');
 
   const socket = DgramAsPromised.createSocket('udp4');
@@ -64,7 +27,7 @@ t.test('dattss serve: lines in, SIGTERM, rows on disk, exit 0', async (t) => {
 
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'exits 0 on SIGTERM');
-  t.equal(stderr, '', 'nothing on stderr');
+  t.equal(stderr(), '', 'nothing on stderr');
   t.ok(logs.some((line) => line.msg === 'flushed minute'), 'logs the flush');
   t.match(logs.at(-1), { msg: 'stopped', packetsReceived: 52, linesReceived: 102, badLines: 1 });
 
