@@ -65,6 +65,21 @@ export class Registry {
     if (start > this.#currentIntervalMs) this.#currentIntervalMs = start;
   }
 
+  /** True when `nowMs` lies in an interval before the current one: the wall clock stepped back. */
+  isBehind(nowMs: number): boolean {
+    return intervalStart(nowMs) < this.#currentIntervalMs;
+  }
+
+  /**
+   * Moves the current interval back to `nowMs` after the wall clock stepped
+   * back, emptying every ring: the caller has written all they held, and
+   * their intervals will come round again.
+   */
+  rewind(nowMs: number): void {
+    this.#currentIntervalMs = intervalStart(nowMs);
+    for (const map of Object.values(this.#byType)) for (const series of map.values()) series.clear();
+  }
+
   /** Adds one parsed sample (copied; the parser reuses the object). False when dropped. */
   add(sample: Sample): boolean {
     if (!Number.isNaN(sample.timestampSec)) {

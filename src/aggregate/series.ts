@@ -47,6 +47,14 @@ export class Series {
     return partial;
   }
 
+  /** Empties every slot, once their data is written: after the wall clock stepped back, their intervals come round again. */
+  clear(): void {
+    for (let i = 0; i < RING_SLOTS; i++) {
+      (this.slots[i] as Partial).reset();
+      this.slotStartMs[i] = Number.NaN;
+    }
+  }
+
   /** Calls `visit` for every slot whose interval starts in [fromMs, toMs). */
   forEachPartial(fromMs: number, toMs: number, visit: (partial: Partial) => void): void {
     for (let i = 0; i < RING_SLOTS; i++) {

@@ -42,6 +42,7 @@ export class Flusher {
   tick(nowMs: number): void {
     if (this.#closed) return;
     const registry = this.#options.registry;
+    if (registry.isBehind(nowMs)) this.#rewind(nowMs);
     const lastDataMinute = minuteStart(registry.currentIntervalMs);
     registry.advance(nowMs);
     const currentMinute = minuteStart(registry.currentIntervalMs);
@@ -71,6 +72,24 @@ export class Flusher {
     this.tick(nowMs);
     this.#flushMinute(this.#flushedBeforeMs);
     this.#closed = true;
+  }
+
+  /**
+   * The wall clock stepped back (an NTP step, an operator fixing the time).
+   * Flushing keeps its pace: everything held is written now, the unfinished
+   * minute included, and the registry continues from the new time. Minutes
+   * met again merge into their rows, so nothing is lost or counted twice.
+   */
+  #rewind(nowMs: number): void {
+    const registry = this.#options.registry;
+    const heldUntilMinute = minuteStart(registry.currentIntervalMs);
+    for (let minute = this.#flushedBeforeMs; minute <= heldUntilMinute; minute += MINUTE_MS) this.#flushMinute(minute);
+    this.#options.logger.warn(
+      { from: new Date(registry.currentIntervalMs).toISOString(), to: new Date(nowMs).toISOString() },
+      'the wall clock stepped back; wrote everything held and continue from the new time',
+    );
+    registry.rewind(nowMs);
+    this.#flushedBeforeMs = minuteStart(registry.currentIntervalMs);
   }
 
   /** Timestamped samples of minutes already written merge into their rows (and rollups). */

@@ -11,20 +11,23 @@ interface PendingTimer {
  * due on the way, in due order, including timers scheduled by those timers.
  */
 export class FakeClock implements Clock {
-  #nowMs: number;
+  /** Monotonic time: what timers run on, as Node's do. */
+  #monotonicMs: number;
+  /** Wall clock minus monotonic time; `set` changes it (a clock step), timers do not notice. */
+  #wallOffsetMs = 0;
   #nextId = 1;
   #timers: PendingTimer[] = [];
 
   constructor(startMs: number) {
-    this.#nowMs = startMs;
+    this.#monotonicMs = startMs;
   }
 
   now(): number {
-    return this.#nowMs;
+    return this.#monotonicMs + this.#wallOffsetMs;
   }
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
-    const timer = { id: this.#nextId++, dueMs: this.#nowMs + Math.max(0, delayMs), callback };
+    const timer = { id: this.#nextId++, dueMs: this.#monotonicMs + Math.max(0, delayMs), callback };
     this.#timers.push(timer);
     return timer.id as unknown as TimerHandle;
   }
@@ -39,20 +42,20 @@ export class FakeClock implements Clock {
 
   /** Moves time forward by `ms`, firing due timers on the way. */
   advance(ms: number): void {
-    const targetMs = this.#nowMs + ms;
+    const targetMs = this.#monotonicMs + ms;
     for (;;) {
       this.#timers.sort((a, b) => a.dueMs - b.dueMs || a.id - b.id);
       const next = this.#timers[0];
       if (next === undefined || next.dueMs > targetMs) break;
       this.#timers.shift();
-      this.#nowMs = Math.max(this.#nowMs, next.dueMs);
+      this.#monotonicMs = Math.max(this.#monotonicMs, next.dueMs);
       next.callback();
     }
-    this.#nowMs = targetMs;
+    this.#monotonicMs = targetMs;
   }
 
-  /** Sets the wall clock without firing anything (a clock jump). */
+  /** Steps the wall clock to `ms` without firing anything; timers keep their monotonic schedule. */
   set(ms: number): void {
-    this.#nowMs = ms;
+    this.#wallOffsetMs = ms - this.#monotonicMs;
   }
 }

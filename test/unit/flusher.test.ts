@@ -248,7 +248,7 @@ t.test('a forward jump of a day flushes the pending minute and does not loop ove
   t.equal(h.writeAttempts.length, 2);
 });
 
-t.test('a backward time step neither flushes twice nor loses data', async (t) => {
+t.test('a backward time step writes what is held at once, then flushing keeps its pace', async (t) => {
   const h = harness(M0);
   h.add('counter', 'hits', 1);
   h.tickUntil(M(1) + 10 * SEC);
@@ -257,23 +257,31 @@ t.test('a backward time step neither flushes twice nor loses data', async (t) =>
 
   // The clock steps back 80 s, across the minute boundary just flushed, and runs forward again.
   h.tickAt(M0 + 50 * SEC);
+  t.same(minutesOf(t, h.batches), [M(0), M(1)].map(sec), 'the unfinished minute M1 was written at the step');
+  t.match(row(h.batches[1], 'hits'), { tsSec: sec(M(1)), sum: 2 });
+  t.equal(h.registry.currentIntervalMs, M0 + 50 * SEC, 'the registry follows the clock back');
+  t.match(h.logs.at(-1), { level: 40, msg: 'the wall clock stepped back; wrote everything held and continue from the new time' });
   h.add('counter', 'hits', 4);
   h.tickUntil(M(1) + 10 * SEC, () => h.add('counter', 'hits', 8));
-  t.same(minutesOf(t, h.batches), [sec(M(0))], 'M0 is not written again when its boundary is crossed a second time');
-  t.equal(h.registry.currentIntervalMs, M(1) + 10 * SEC, 'the registry did not go back');
+  // M0 again: 4, and 8 after the ticks at M0+55s.
+  t.same(minutesOf(t, h.batches), [M(0), M(1), M(0)].map(sec), 'M0 met again is written again, to merge into its row');
+  t.match(row(h.batches[2], 'hits'), { tsSec: sec(M(0)), sum: 4 + 8 });
 
   h.tickUntil(M(2));
-  t.same(minutesOf(t, h.batches), [M(0), M(1)].map(sec));
-  t.match(row(h.batches[0], 'hits'), { sum: 1 });
-  // 2 + 4, and 8 after each of the four ticks M0+55s, M1+0s, M1+5s, M1+10s.
-  t.match(row(h.batches[1], 'hits'), { tsSec: sec(M(1)), sum: 2 + 4 + 4 * 8 }, 'samples during the step count in the current interval');
+  t.same(minutesOf(t, h.batches), [M(0), M(1), M(0), M(1)].map(sec));
+  // 8 after each of the ticks M1+0s, M1+5s and M1+10s.
+  t.match(row(h.batches[3], 'hits'), { tsSec: sec(M(1)), sum: 3 * 8 }, 'no sample of the first pass through M1 is counted again');
+  const total = h.batches.reduce((sum, batch) => sum + ((row(batch, 'hits')?.sum as number | undefined) ?? 0), 0);
+  t.equal(total, 1 + 2 + 4 + 8 + 3 * 8, 'every sample written exactly once across all rows');
 
-  // A step back of several minutes, then a jump forward past where it was.
+  // A step back of several minutes keeps minutes flowing at the new time, then a jump forward.
   h.tickAt(M0 - 5 * MINUTE_MS);
   h.add('counter', 'hits', 16);
+  h.tickUntil(M0 - 4 * MINUTE_MS);
+  t.match(row(h.batches.at(-1), 'hits'), { tsSec: sec(M0 - 5 * MINUTE_MS), sum: 16 }, 'flushed a minute later, not when the clock catches up');
+  h.add('counter', 'hits', 32);
   h.tickAt(M(3) + 5 * SEC);
-  t.same(minutesOf(t, h.batches), [M(0), M(1), M(2)].map(sec), 'M2 once');
-  t.match(row(h.batches[2], 'hits'), { tsSec: sec(M(2)), sum: 16 });
+  t.match(row(h.batches.at(-1), 'hits'), { tsSec: sec(M0 - 4 * MINUTE_MS), sum: 32 }, 'the forward jump writes the pending minute once');
 });
 
 t.test('close(now) writes the unfinished current minute and nothing after it', async (t) => {
