@@ -85,7 +85,10 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel, pretty: config.pretty });
   const selfMetrics = new SelfMetrics(config.metricsPrefix);
-  const registry = new Registry({ maxSeries: config.maxSeries, lateWindowMs: config.lateSampleWindowSec * 1000 }, clock.now());
+  const registry = new Registry(
+    { maxSeries: config.maxSeries, lateWindowMs: config.lateSampleWindowSec * 1000, maxSetMembers: config.maxSetMembers },
+    clock.now(),
+  );
   const parser = new LineParser({
     sanitizeNames: config.sanitizeNames,
     maxNameLength: config.maxNameLength,
@@ -162,6 +165,9 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         host: config.httpHost,
         port: config.httpPort,
         maxBodyBytes: config.httpMaxBodyBytes,
+        maxConnections: config.httpMaxConnections,
+        idleTimeoutMs: config.httpIdleTimeoutSec * 1000,
+        onConnectionRefused: () => selfMetrics.http.connectionsRefused++,
         token: config.token,
         dbPath: config.db,
         backend: httpBackend(),

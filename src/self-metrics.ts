@@ -20,7 +20,7 @@ export class SelfMetrics {
   /** Events and service checks dropped because too many were waiting to be written. */
   notesDropped = 0;
   /** HTTP ingest: DaTtSs partials and Binoculars fields merged, requests refused (bad auth, a bad item). */
-  readonly http = { itemsReceived: 0, requestsRejected: 0 };
+  readonly http = { itemsReceived: 0, requestsRejected: 0, connectionsRefused: 0 };
   lastFlushDurationMs = 0;
   readonly #reported = new Map<string, number>();
 
@@ -41,6 +41,7 @@ export class SelfMetrics {
       { name: 'bad_lines', value: this.badLines, help: 'Lines that did not parse, or were too long.' },
       { name: 'series_dropped', value: registry.seriesDropped, help: 'Samples of new series refused at maxSeries.' },
       { name: 'late_samples', value: registry.lateSamples, help: 'Timestamped samples merged into an earlier minute.' },
+      { name: 'set_members_dropped', value: registry.setMembersDropped, help: 'New set members refused at maxSetMembers per series and minute.' },
       { name: 'late_dropped', value: registry.lateDropped, help: 'Timestamped samples too old or too far ahead.' },
       { name: 'events_received', value: this.eventsReceived, help: 'DogStatsD events received.' },
       { name: 'service_checks_received', value: this.serviceChecksReceived, help: 'DogStatsD service checks received.' },
@@ -49,6 +50,7 @@ export class SelfMetrics {
       { name: 'backlog_dropped', value: this.backlogDropped, help: 'Unwritten batches dropped because the write backlog was full.' },
       { name: 'http_items_received', value: this.http.itemsReceived, help: 'DaTtSs partials and Binoculars fields received over HTTP.' },
       { name: 'http_requests_rejected', value: this.http.requestsRejected, help: 'HTTP ingest requests refused for bad auth or a bad item.' },
+      { name: 'http_connections_refused', value: this.http.connectionsRefused, help: 'HTTP connections closed at httpMaxConnections.' },
       { name: 'tcp_connections_refused', value: this.tcpConnectionsRefused, help: 'TCP connections closed at tcpMaxConnections.' },
     ];
   }

@@ -8,6 +8,8 @@ export interface RegistryOptions {
   maxSeries: number;
   /** A timestamped sample up to this old (ms) goes to the minute it belongs to; older ones are dropped. */
   lateWindowMs: number;
+  /** Distinct members a set series may gain per minute; further new members are dropped and counted. */
+  maxSetMembers: number;
 }
 
 /** How far ahead of the daemon's clock a timestamped sample may be (clock skew between hosts). */
@@ -45,6 +47,8 @@ export class Registry {
   lateSamples = 0;
   /** Timestamped samples too old or too far in the future (cumulative). */
   lateDropped = 0;
+  /** Set members refused because their series had maxSetMembers in the minute (cumulative). */
+  setMembersDropped = 0;
 
   constructor(options: RegistryOptions, nowMs: number) {
     this.#options = options;
@@ -109,9 +113,15 @@ export class Registry {
         (partial as GaugePartial).add(value, now);
         break;
       }
-      case 'set':
-        (partial as SetPartial).add(sample.member);
+      case 'set': {
+        const set = partial as SetPartial;
+        if (!set.members.has(sample.member) && !this.#admitMember(series, sample.member, now)) {
+          this.setMembersDropped++;
+          return false;
+        }
+        set.add(sample.member);
         break;
+      }
     }
     return true;
   }
@@ -129,6 +139,23 @@ export class Registry {
       series.gaugeValue = partial.last;
       series.hasGaugeValue = true;
     }
+    return true;
+  }
+
+  /** Whether a member new to the current interval fits in its series' minute (maxSetMembers). */
+  #admitMember(series: Series, member: string, nowMs: number): boolean {
+    const minute = minuteStart(nowMs);
+    if (series.memberMinuteMs !== minute) {
+      series.memberMinuteMs = minute;
+      series.minuteMembers = 0;
+    }
+    let seen = false;
+    series.forEachPartial(minute, nowMs, (partial) => {
+      if ((partial as SetPartial).members.has(member)) seen = true;
+    });
+    if (seen) return true;
+    if (series.minuteMembers >= this.#options.maxSetMembers) return false;
+    series.minuteMembers++;
     return true;
   }
 
@@ -174,6 +201,10 @@ export class Registry {
         partial.add(sample.gaugeDelta && partial.count > 0 ? partial.last + sample.value : sample.value, sample.timestampSec * 1000);
         break;
       case 'set':
+        if (partial.members.size >= this.#options.maxSetMembers && !partial.members.has(sample.member)) {
+          this.setMembersDropped++;
+          return false;
+        }
         partial.add(sample.member);
         break;
     }

@@ -25,6 +25,9 @@ export class Series {
   hasGaugeValue = false;
   /** Interval start (ms) of the newest sample, for idle eviction. */
   lastSampleMs: number;
+  /** A set's distinct members admitted in the minute starting at `memberMinuteMs`, for maxSetMembers. */
+  memberMinuteMs = Number.NaN;
+  minuteMembers = 0;
 
   constructor(type: MetricType, name: string, tags: string, nowIntervalMs: number) {
     this.type = type;
@@ -53,6 +56,7 @@ export class Series {
       (this.slots[i] as Partial).reset();
       this.slotStartMs[i] = Number.NaN;
     }
+    this.memberMinuteMs = Number.NaN;
   }
 
   /** Calls `visit` for every slot whose interval starts in [fromMs, toMs). */

@@ -35,6 +35,10 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  maxConnections: number;
+  /** Idle keep-alive connections, and requests not received in full, are closed after this. */
+  idleTimeoutMs: number;
+  onConnectionRefused(): void;
   /** When set, `/api/*` and `/metrics` need `Authorization: Bearer <token>`. */
   token: string;
   /** The daemon's database, read through a separate read-only connection. */
@@ -71,7 +75,14 @@ export class HttpServer {
     const db = openReadOnly(this.#options.dbPath);
     this.#db = db;
     // Fastify's own logger stays off: the daemon logs its listening line and handler failures itself.
-    const app = Fastify({ bodyLimit: maxBodyBytes });
+    const app = Fastify({
+      bodyLimit: maxBodyBytes,
+      connectionTimeout: this.#options.idleTimeoutMs,
+      keepAliveTimeout: this.#options.idleTimeoutMs,
+      requestTimeout: this.#options.idleTimeoutMs,
+    });
+    app.server.maxConnections = this.#options.maxConnections;
+    app.server.on('drop', () => this.#options.onConnectionRefused());
     this.#app = app;
 
     app.setErrorHandler((error: FastifyError, request, reply) => {

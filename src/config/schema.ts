@@ -86,6 +86,18 @@ export const ConfigSchema = Type.Object(
       default: 1048576,
       description: 'Largest HTTP request body accepted; a larger one is refused with 413.',
     }),
+    httpMaxConnections: Type.Integer({
+      minimum: 1,
+      maximum: 100000,
+      default: 256,
+      description: 'Most simultaneous HTTP connections; more are closed at once and counted in http_connections_refused.',
+    }),
+    httpIdleTimeoutSec: Type.Integer({
+      minimum: 1,
+      maximum: 86400,
+      default: 60,
+      description: 'An HTTP connection idle for this long, or a request not received in full within it, is closed.',
+    }),
     token: Type.String({
       maxLength: 1000,
       default: '',
@@ -186,6 +198,12 @@ export const ConfigSchema = Type.Object(
       maximum: 10000,
       default: 200,
       description: 'Longest accepted tag (key:value), in bytes; a line with a longer one is a bad line.',
+    }),
+    maxSetMembers: Type.Integer({
+      minimum: 1,
+      maximum: 10000000,
+      default: 100000,
+      description: 'Most distinct members one set series takes in a minute; further new members are dropped and counted in set_members_dropped.',
     }),
     minuteRetentionDays: Type.Integer({
       minimum: 1,

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { sendAndSettle, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
@@ -241,3 +241,27 @@ function adminCommand(port: number, command: string): Promise<string> {
     socket.on('error', reject);
   });
 }
+
+t.test('httpMaxConnections refuses and counts extra connections; httpIdleTimeoutSec closes idle ones', async (t) => {
+  const running = await startDaemon(t, new FakeClock(START_MS), { httpMaxConnections: 2, httpIdleTimeoutSec: 1 });
+  const port = running.addresses.http?.port as number;
+  const open = (): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(socket));
+      socket.on('error', reject);
+    });
+  const closedByServer = (socket: Socket): Promise<void> => new Promise((resolve) => socket.once('close', () => resolve()));
+  const first = await open();
+  const second = await open();
+  const third = await open();
+  await closedByServer(third);
+  t.pass('the third connection was closed by the server');
+  const metrics = await new Promise<string>((resolve, reject) => {
+    // The two idle connections time out after a second, which frees room for this request.
+    void Promise.all([closedByServer(first), closedByServer(second)]).then(async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      resolve(await response.text());
+    }, reject);
+  });
+  t.match(metrics, /^dattss_http_connections_refused_total 1$/m, 'counted');
+});

@@ -26,6 +26,7 @@ const SELF_METRIC_NAMES = [
   'bad_lines',
   'series_dropped',
   'late_samples',
+  'set_members_dropped',
   'late_dropped',
   'events_received',
   'service_checks_received',
@@ -34,6 +35,7 @@ const SELF_METRIC_NAMES = [
   'backlog_dropped',
   'http_items_received',
   'http_requests_rejected',
+  'http_connections_refused',
   'tcp_connections_refused',
   'series_live',
   'flush_backlog',
@@ -63,7 +65,7 @@ interface Harness {
 }
 
 function harness(startMs: number, options: { seriesIdleMs?: number; failWrite?: (rows: MinuteAggregate[]) => boolean; lateWindowMs?: number } = {}): Harness {
-  const registry = new Registry({ maxSeries: 1000, lateWindowMs: options.lateWindowMs ?? 0 }, startMs);
+  const registry = new Registry({ maxSeries: 1000, lateWindowMs: options.lateWindowMs ?? 0, maxSetMembers: 100_000 }, startMs);
   const selfMetrics = new SelfMetrics(PREFIX);
   const batches: MinuteAggregate[][] = [];
   const writeAttempts: number[] = [];

@@ -110,7 +110,7 @@ t.test('a failing handler answers 500 and the server keeps serving', async (t) =
     intervalStartMs: () => 0,
     counters: { itemsReceived: 0, requestsRejected: 0 },
   };
-  const server = new HttpServer({ host: '127.0.0.1', port: 0, maxBodyBytes: 1024, token: '', dbPath: path, backend, ingest, logger });
+  const server = new HttpServer({ host: '127.0.0.1', port: 0, maxBodyBytes: 1024, maxConnections: 10, idleTimeoutMs: 10_000, onConnectionRefused: () => undefined, token: '', dbPath: path, backend, ingest, logger });
   const { port } = await server.start();
   t.teardown(() => server.stop());
   const live = await fetch(`http://127.0.0.1:${port}/api/live`);

@@ -15,7 +15,7 @@ const SEC = 1000;
 const INTERVAL_MS = 5 * SEC;
 const MINUTE_MS = 60 * SEC;
 const M0 = Date.UTC(2026, 0, 5, 10, 20, 0); // a minute start
-const OPTIONS: RegistryOptions = { maxSeries: 1000, lateWindowMs: 0 };
+const OPTIONS: RegistryOptions = { maxSeries: 1000, lateWindowMs: 0, maxSetMembers: 100_000 };
 
 function sample(type: MetricType, name: string, value: number, more: { tags?: string; rate?: number; delta?: boolean; member?: string } = {}): Sample {
   return {
@@ -189,8 +189,31 @@ t.test('sample rates: a counter adds value/rate, a timer counts 1/rate', async (
   t.match(summarizeMinute(onlySeries(registry, 'set', 's'), M0), { count: 1, members: ['a'] }, 'a set ignores the rate');
 });
 
+t.test('maxSetMembers bounds the distinct members a set takes per minute', async (t) => {
+  const registry = new Registry({ ...OPTIONS, maxSetMembers: 3, lateWindowMs: 10 * MINUTE_MS }, M0);
+  const add = (member: string): boolean => registry.add(sample('set', 'users', 0, { member }));
+  t.ok(add('a') && add('b'), 'a and b in the first interval');
+  registry.advance(M0 + INTERVAL_MS);
+  t.ok(add('a'), 'a again in a later interval: not new to the minute');
+  t.ok(add('c'), 'the third distinct member');
+  t.notOk(add('d'), 'a fourth is dropped');
+  t.ok(add('b') && add('c'), 'members seen earlier in the minute still count');
+  t.equal(registry.setMembersDropped, 1);
+  t.match(summarizeMinute(onlySeries(registry, 'set', 'users'), M0), { count: 6, members: ['a', 'b', 'c'] });
+
+  registry.advance(M0 + MINUTE_MS);
+  t.ok(add('d') && add('e') && add('f'), 'a new minute starts afresh');
+  t.notOk(add('g'));
+  t.equal(registry.setMembersDropped, 2);
+
+  const late = (member: string): boolean => registry.add({ ...sample('set', 'users', 0, { member }), timestampSec: M0 / 1000 + 1 });
+  t.ok(late('x') && late('y') && late('z') && late('x'), 'late members of an earlier minute, up to the bound');
+  t.notOk(late('w'));
+  t.equal(registry.setMembersDropped, 3);
+});
+
 t.test('the series cap drops samples of new series and counts them; existing series keep accepting', async (t) => {
-  const registry = new Registry({ maxSeries: 3, lateWindowMs: 0 }, M0);
+  const registry = new Registry({ ...OPTIONS, maxSeries: 3 }, M0);
   t.ok(registry.add(sample('counter', 'a', 1)));
   t.ok(registry.add(sample('timer', 'b', 1)));
   t.ok(registry.add(sample('gauge', 'c', 1)));
