@@ -20,7 +20,7 @@ import { createLogger, type Logger } from './log.js';
 import type { DogEvent, ServiceCheck } from './protocol/events.js';
 import { minuteStart, PARTIAL_INTERVAL_MS } from './protocol/metric-type.js';
 import { SelfMetrics } from './self-metrics.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { ReopeningStore } from './store/reopening-store.js';
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -185,7 +185,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       })
     : undefined;
 
-  let store: SqliteStore | undefined;
+  let store: ReopeningStore | undefined;
   let flusher: Flusher | undefined;
   let backlog: WriteBacklog | undefined;
   let scheduler: AlignedScheduler | undefined;
@@ -197,11 +197,14 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     async start() {
       if (state !== 'new') throw new DattssError('DATTSS_DAEMON_STATE', `start() called on a ${state} daemon`);
       state = 'starting';
-      const activeStore = new SqliteStore({
-        path: config.db,
-        busyTimeoutMs: config.dbBusyTimeoutMs,
-        retention: { minuteDays: config.minuteRetentionDays, hourDays: config.hourRetentionDays, dayDays: config.dayRetentionDays },
-      });
+      const activeStore = new ReopeningStore(
+        {
+          path: config.db,
+          busyTimeoutMs: config.dbBusyTimeoutMs,
+          retention: { minuteDays: config.minuteRetentionDays, hourDays: config.hourRetentionDays, dayDays: config.dayRetentionDays },
+        },
+        logger.child({ component: 'store' }),
+      );
       store = activeStore;
       const activeBacklog = new WriteBacklog({
         sink: activeStore,
@@ -349,7 +352,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     return Number.isNaN(tsSec) ? Math.floor(clock.now() / 1000) : tsSec;
   }
 
-  function writeNotes(activeStore: SqliteStore): void {
+  function writeNotes(activeStore: ReopeningStore): void {
     if (pendingEvents.length === 0 && pendingChecks.length === 0) return;
     const events = pendingEvents;
     const checks = pendingChecks;
@@ -364,7 +367,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
   }
 
   /** Retention runs a slice at a time on every tick, never long enough to hold up ingest. */
-  function pruneExpired(activeStore: SqliteStore, nowMs: number): void {
+  function pruneExpired(activeStore: ReopeningStore, nowMs: number): void {
     try {
       activeStore.prune(Math.floor(nowMs / 1000), PRUNE_BUDGET_MS);
     } catch (error) {

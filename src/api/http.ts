@@ -8,6 +8,7 @@ import type { MetricType } from '../protocol/metric-type.js';
 import { registerIngestRoutes, type HttpIngestOptions } from '../ingest/http-ingest.js';
 import { SecretSet } from '../secrets.js';
 import { openReadOnly } from '../store/queries.js';
+import { fileIdentity } from '../store/reopening-store.js';
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE, type PrometheusSnapshot } from './prometheus.js';
 import { registerReadRoutes } from './read-routes.js';
 import { loadDashboardFiles } from './static-files.js';
@@ -53,6 +54,7 @@ export interface HttpServerOptions {
 const STATUS_OF: Partial<Record<DattssError['code'], number>> = {
   DATTSS_QUERY_INVALID: 400,
   DATTSS_SERIES_NOT_FOUND: 404,
+  DATTSS_STORE_OPEN: 503,
 };
 
 /**
@@ -65,6 +67,7 @@ export class HttpServer {
   readonly #options: HttpServerOptions;
   #app: FastifyInstance | undefined;
   #db: Database | undefined;
+  #dbIdentity: string | undefined;
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
@@ -72,8 +75,7 @@ export class HttpServer {
 
   async start(): Promise<AddressInfo> {
     const { host, port, maxBodyBytes, backend, logger } = this.#options;
-    const db = openReadOnly(this.#options.dbPath);
-    this.#db = db;
+    const db = this.#readDb();
     // Fastify's own logger stays off: the daemon logs its listening line and handler failures itself.
     const app = Fastify({
       bodyLimit: maxBodyBytes,
@@ -112,7 +114,7 @@ export class HttpServer {
           .send({ error: { code: 'DATTSS_AUTH_FAILED', message: 'this daemon needs Authorization: Bearer <token> (the token option)' } });
       });
     }
-    registerReadRoutes(app, { db, backend });
+    registerReadRoutes(app, { db: () => this.#readDb(), backend });
     registerIngestRoutes(app, this.#options.ingest);
     app.get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(formatPrometheus(backend.prometheus())));
     for (const [path, file] of loadDashboardFiles()) {
@@ -129,6 +131,17 @@ export class HttpServer {
       throw new DattssError('DATTSS_LISTEN_FAILED', `HTTP cannot listen on ${host}:${port}: ${(cause as Error).message}`, { cause });
     }
     return app.server.address() as AddressInfo;
+  }
+
+  /** The read-only connection, reopened when the file was deleted or replaced (the writer reopens it too). */
+  #readDb(): Database {
+    const identity = fileIdentity(this.#options.dbPath);
+    if (this.#db === undefined || identity !== this.#dbIdentity) {
+      this.#db?.close();
+      this.#db = openReadOnly(this.#options.dbPath);
+      this.#dbIdentity = identity;
+    }
+    return this.#db;
   }
 
   async stop(): Promise<void> {

@@ -15,8 +15,8 @@ const LIST_LIMIT_MAX = 1000;
 const LIST_LIMIT_DEFAULT = 100;
 
 /** The JSON read endpoints of docs/http-api.md. */
-export function registerReadRoutes(app: FastifyInstance, context: { db: Database; backend: HttpBackend }): void {
-  const { db, backend } = context;
+export function registerReadRoutes(app: FastifyInstance, context: { db: () => Database; backend: HttpBackend }): void {
+  const { backend } = context;
   const nowSec = (): number => Math.floor(backend.nowMs() / 1000);
 
   app.get('/api/health', async (_request, reply) => {
@@ -27,7 +27,7 @@ export function registerReadRoutes(app: FastifyInstance, context: { db: Database
   app.get('/api/series', async (request) => {
     const query = checked(request.query as Query, ['search', 'type', 'limit']);
     const type = one(query, 'type');
-    return listSeries(db, {
+    return listSeries(context.db(), {
       ...optional('search', one(query, 'search')),
       ...optional('type', type === undefined ? undefined : parseMetricType(type)),
       limit: parseLimit(one(query, 'limit'), LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX),
@@ -36,6 +36,7 @@ export function registerReadRoutes(app: FastifyInstance, context: { db: Database
 
   app.get('/api/query', async (request) => {
     const query = checked(request.query as Query, [...SERIES_PARAMS, ...RANGE_PARAMS, 'percentiles']);
+    const db = context.db();
     const selector = resolveSelector(db, seriesParams(query));
     const range = planRange(
       { since: one(query, 'since'), from: one(query, 'from'), to: one(query, 'to'), resolution: one(query, 'resolution'), maxPoints: one(query, 'maxPoints') },
@@ -62,6 +63,7 @@ export function registerReadRoutes(app: FastifyInstance, context: { db: Database
 
   app.get('/api/week', async (request) => {
     const query = checked(request.query as Query, [...SERIES_PARAMS, 'bucketMinutes', 'tz']);
+    const db = context.db();
     const selector = resolveSelector(db, seriesParams(query));
     const bucketMinutes = parseLimit(one(query, 'bucketMinutes'), 15, 60, 'bucketMinutes');
     const view = weekView(db, { ...selector, nowSec: nowSec(), bucketMinutes, timeZone: one(query, 'tz') ?? 'UTC' });

@@ -23,14 +23,23 @@ export interface RunningDaemon {
   dbPath: string;
 }
 
-/** Starts an in-process daemon with every listener on 127.0.0.1:0 and a temp database; stopped at teardown. */
-export async function startDaemon(t: Test, clock: Clock, overrides: Partial<Config> = {}): Promise<RunningDaemon> {
-  const dbPath = join(tempDir(t), 'dattss.db');
+/**
+ * Starts an in-process daemon with every listener on 127.0.0.1:0 and a temp
+ * database; stopped at teardown. `onLog` receives its log lines (info and up).
+ */
+export async function startDaemon(
+  t: Test,
+  clock: Clock,
+  overrides: Partial<Config> = {},
+  onLog?: (line: { msg: string; level: number; [key: string]: unknown }) => void,
+): Promise<RunningDaemon> {
+  const dbPath = overrides.db ?? join(tempDir(t), 'dattss.db');
   const config = loadConfig({ flags: {} });
-  const daemon = createDaemon(
-    Object.freeze({ ...config, host: '127.0.0.1', port: 0, adminPort: 0, httpPort: 0, db: dbPath, ...overrides }),
-    { clock, logger: pino({ level: 'silent' }) },
-  );
+  const logger = onLog === undefined ? pino({ level: 'silent' }) : pino({ level: 'info' }, { write: (text: string) => onLog(JSON.parse(text)) });
+  const daemon = createDaemon(Object.freeze({ ...config, host: '127.0.0.1', port: 0, adminPort: 0, httpPort: 0, db: dbPath, ...overrides }), {
+    clock,
+    logger,
+  });
   const addresses = await daemon.start();
   t.teardown(() => daemon.stop());
   return { daemon, addresses, dbPath };

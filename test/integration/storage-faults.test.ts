@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import t from 'tap';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -37,4 +38,23 @@ t.test('a database locked by another process: ingest goes on, minutes wait and l
   );
   const received = readMetrics(dbPath, "name = 'dattss.lines_received'").reduce((total, row) => total + (row.value as number), 0);
   t.equal(received, 50, 'the self-metrics of the failed minutes were kept too');
+});
+
+t.test('the database file deleted underneath: a new one is created and later minutes land in it', async (t) => {
+  const clock = new FakeClock(MINUTE_START_MS + 2_000);
+  const logs: { msg: string }[] = [];
+  const running = await startDaemon(t, clock, {}, (line) => logs.push(line));
+  const { daemon, addresses, dbPath } = running;
+  await sendAndSettle(daemon, addresses.udp.port, ['hits:5|c']);
+  clock.advance(60_000);
+  t.same(readMetrics(dbPath, "name = 'hits'").map((row) => row.value), [5]);
+
+  for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
+  await sendAndSettle(daemon, addresses.udp.port, ['hits:7|c']);
+  clock.advance(60_000);
+  t.same(readMetrics(dbPath, "name = 'hits'").map((row) => row.value), [7], 'the next minute is in a new file, not lost in the deleted one');
+  t.equal(logs.filter((line) => line.msg === 'the database file was deleted; created a new one').length, 1, 'said once');
+  const response = await fetch(`http://127.0.0.1:${addresses.http?.port}/api/query?name=hits&since=1h`);
+  t.match(await response.json(), { points: [{ value: 7 }] }, 'the HTTP API reads the new file too');
+  t.equal(daemon.status(), 'up');
 });
