@@ -28,6 +28,8 @@ export class SelfMetrics {
     this.#prefix = prefix;
   }
 
+  /** Unexpected failures of an HTTP handler or an admin command (each logged with its context). */
+  internalErrors = 0;
   /** Batches dropped from the write backlog when it was full. */
   backlogDropped = 0;
   /** Batches waiting in the write backlog now. */
@@ -51,6 +53,7 @@ export class SelfMetrics {
       { name: 'http_items_received', value: this.http.itemsReceived, help: 'DaTtSs partials and Binoculars fields received over HTTP.' },
       { name: 'http_requests_rejected', value: this.http.requestsRejected, help: 'HTTP ingest requests refused for bad auth or a bad item.' },
       { name: 'http_connections_refused', value: this.http.connectionsRefused, help: 'HTTP connections closed at httpMaxConnections.' },
+      { name: 'internal_errors', value: this.internalErrors, help: 'Unexpected failures of an HTTP handler or admin command.' },
       { name: 'tcp_connections_refused', value: this.tcpConnectionsRefused, help: 'TCP connections closed at tcpMaxConnections.' },
     ];
   }

@@ -26,6 +26,8 @@ export interface AdminServerOptions {
   host: string;
   port: number;
   maxConnections: number;
+  /** Called when a command fails unexpectedly (counted in internal_errors). */
+  onInternalError(): void;
   /** When set, a connection must send `auth <token>` before any other command. */
   token: string;
   backend: AdminBackend;
@@ -98,6 +100,7 @@ export class AdminServer {
           socket.write(reply);
         } catch (error) {
           // A command must never take the daemon down; the client gets ERROR.
+          this.#options.onInternalError();
           this.#options.logger.error({ err: error, command }, 'admin command failed');
           socket.write('ERROR\n');
         }

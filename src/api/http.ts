@@ -40,6 +40,8 @@ export interface HttpServerOptions {
   /** Idle keep-alive connections, and requests not received in full, are closed after this. */
   idleTimeoutMs: number;
   onConnectionRefused(): void;
+  /** Called when a handler fails unexpectedly (counted in internal_errors). */
+  onInternalError(): void;
   /** When set, `/api/*` and `/metrics` need `Authorization: Bearer <token>`. */
   token: string;
   /** The daemon's database, read through a separate read-only connection. */
@@ -92,7 +94,10 @@ export class HttpServer {
         return reply.code(STATUS_OF[error.code] ?? 500).send({ error: { code: error.code, message: error.message } });
       }
       const status = error.statusCode ?? 500;
-      if (status >= 500) logger.error({ err: error, method: request.method, url: request.url }, 'HTTP handler failed');
+      if (status >= 500) {
+        this.#options.onInternalError();
+        logger.error({ err: error, method: request.method, url: request.url }, 'HTTP handler failed');
+      }
       return reply.code(status).send({ error: { code: error.code ?? 'DATTSS_HTTP_INTERNAL', message: status >= 500 ? 'internal error; see the daemon log' : error.message } });
     });
     app.setNotFoundHandler((request, reply) =>

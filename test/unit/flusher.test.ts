@@ -36,6 +36,7 @@ const SELF_METRIC_NAMES = [
   'http_items_received',
   'http_requests_rejected',
   'http_connections_refused',
+  'internal_errors',
   'tcp_connections_refused',
   'series_live',
   'flush_backlog',

@@ -110,13 +110,15 @@ t.test('a failing handler answers 500 and the server keeps serving', async (t) =
     intervalStartMs: () => 0,
     counters: { itemsReceived: 0, requestsRejected: 0 },
   };
-  const server = new HttpServer({ host: '127.0.0.1', port: 0, maxBodyBytes: 1024, maxConnections: 10, idleTimeoutMs: 10_000, onConnectionRefused: () => undefined, token: '', dbPath: path, backend, ingest, logger });
+  let internalErrors = 0;
+  const server = new HttpServer({ host: '127.0.0.1', port: 0, maxBodyBytes: 1024, maxConnections: 10, idleTimeoutMs: 10_000, onConnectionRefused: () => undefined, onInternalError: () => void internalErrors++, token: '', dbPath: path, backend, ingest, logger });
   const { port } = await server.start();
   t.teardown(() => server.stop());
   const live = await fetch(`http://127.0.0.1:${port}/api/live`);
   t.equal(live.status, 500);
   t.same(await live.json(), { error: { code: 'DATTSS_HTTP_INTERNAL', message: 'internal error; see the daemon log' } }, 'no internals leak');
   t.match(logged, [{ msg: 'HTTP handler failed', method: 'GET', url: '/api/live', err: { message: 'boom' } }]);
+  t.equal(internalErrors, 1, 'counted');
   const health = await fetch(`http://127.0.0.1:${port}/api/health`);
   t.equal(health.status, 503, 'degraded is not healthy');
   t.match(await health.json(), { status: 'degraded', flushErrors: 2 });
