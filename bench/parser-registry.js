@@ -13,7 +13,7 @@ const parser = new LineParser({
   gaugeSigns: 'delta',
   authKeys: [],
 });
-const registry = new Registry({ maxSeries: 1_000_000, lateWindowMs: 600_000 }, 0);
+const registry = new Registry({ maxSeries: 1_000_000, lateWindowMs: 600_000, maxSetMembers: 100_000 }, 0);
 let bad = 0;
 const sink = {
   sample: (sample) => registry.add(sample),

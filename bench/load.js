@@ -1,0 +1,95 @@
+// The load suite: the same statsd load against dattss and Etsy statsd 0.9.0,
+// alternating, each trial against a freshly started daemon. A trial sends a
+// known number of lines at a fixed rate, waits until the daemon has counted
+// what it will count, and measures loss two ways: the daemon's own
+// lines-received counter against lines sent, and the kernel's drop counter
+// for its socket. The search raises the rate until loss reaches 0.1%.
+import { cpuSeconds, peakRssBytes, udpDrops } from './lib/proc.js';
+import { send } from './lib/sender.js';
+import { startDattss, startEtsy } from './lib/targets.js';
+
+export const MAX_LOSS = 0.001;
+const START = { dattss: startDattss, etsy: startEtsy };
+
+/** Waits until the received count stops moving (three equal readings 200 ms apart, at most 20 s). */
+async function settledCount(target) {
+  let last = -1;
+  let stable = 0;
+  const deadline = Date.now() + 20_000;
+  while (stable < 3 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const now = await target.received();
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+/** One trial: a fresh daemon, `seconds` of load at `rate` lines/s. */
+export async function trial(senderBinary, { target: name, rate, perDatagram, series, seconds }) {
+  const target = await START[name]();
+  try {
+    const dropsBefore = udpDrops(target.port);
+    const receivedBefore = await target.received();
+    const cpuBefore = cpuSeconds(target.pid);
+    const sent = await send(senderBinary, { port: target.port, lines: Math.round(rate * seconds), perDatagram, series, rate, maxSeconds: seconds * 3 });
+    const received = (await settledCount(target)) - receivedBefore;
+    const result = {
+      target: name,
+      rate,
+      perDatagram,
+      series,
+      sentLines: sent.lines,
+      sentRate: sent.lines / sent.seconds,
+      received,
+      loss: 1 - received / sent.lines,
+      kernelDrops: udpDrops(target.port) - dropsBefore,
+      cpuMicrosPerLine: ((cpuSeconds(target.pid) - cpuBefore) / Math.max(received, 1)) * 1e6,
+      peakRssBytes: peakRssBytes(target.pid),
+      sent,
+    };
+    await target.stop();
+    if (name === 'dattss' && result.loss === 0) result.exact = await storedTotalsMatch(target.dbPath, sent);
+    return result;
+  } finally {
+    await target.stop();
+    target.cleanup();
+  }
+}
+
+/** With no loss, the stored minute rows must hold exactly what was sent. */
+async function storedTotalsMatch(dbPath, sent) {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const totals = db
+      .prepare(
+        `SELECT sum(CASE WHEN type = 'counter' THEN sum END) AS counterSum,
+                sum(CASE WHEN type = 'timer' THEN count END) AS timerCount,
+                sum(CASE WHEN type = 'timer' THEN sum END) AS timerSum
+         FROM metrics_1m WHERE name LIKE 'bench.%'`,
+      )
+      .get();
+    return totals.counterSum === sent.counterSum && totals.timerCount === sent.timerCount && totals.timerSum === sent.timerSum;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The highest rate (from a geometric ladder) at which a target loses less
+ * than 0.1%; stops at the first failing step. Returns that trial and all steps.
+ */
+export async function maxRate(senderBinary, { target, perDatagram, series, seconds, fromRate, factor, maxSteps, log }) {
+  let best;
+  const steps = [];
+  let rate = fromRate;
+  for (let step = 0; step < maxSteps; step++, rate = Math.round(rate * factor)) {
+    const result = await trial(senderBinary, { target, rate, perDatagram, series, seconds });
+    steps.push(result);
+    log(result);
+    if (result.loss >= MAX_LOSS) break;
+    best = result;
+  }
+  return { best, steps };
+}

@@ -1,0 +1,97 @@
+// `npm run bench` — the benchmark suite, end to end:
+//   npm run bench                 full load suite (medians of 3 runs) + component benchmarks
+//   npm run bench -- --quick      one run of two load shapes and the parser benchmark (< 2 min)
+//   npm run bench -- soak [--minutes N] [--rate R]
+//                                 N minutes (default 10) of steady load against dattss: memory and loss
+// Prints a table; bench/README.md keeps the latest figures.
+import { execFileSync } from 'node:child_process';
+import { arch, cpus, platform } from 'node:os';
+import { maxRate } from './load.js';
+import { buildSender } from './lib/sender.js';
+import { soak } from './soak.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const option = (name, fallback) => {
+  const index = args.indexOf(name);
+  return index === -1 ? fallback : Number(args[index + 1]);
+};
+
+const SHAPES = [
+  { perDatagram: 1, series: 1_000, fromRate: 150_000, factor: 1.2 },
+  { perDatagram: 20, series: 10_000, fromRate: 500_000, factor: 1.3 },
+  { perDatagram: 40, series: 10_000, fromRate: 500_000, factor: 1.3 },
+  { perDatagram: 40, series: 100_000, fromRate: 500_000, factor: 1.3 },
+];
+
+const median = (values) => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)];
+};
+const millions = (n) => (Number.isFinite(n) ? `${(n / 1e6).toFixed(2)}M` : '—');
+const mib = (bytes) => (Number.isFinite(bytes) ? `${Math.round(bytes / 2 ** 20)} MiB` : '—');
+
+function header() {
+  console.log(`dattss bench — ${new Date().toISOString()} — Node ${process.version}, ${platform()} ${arch()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+}
+
+async function loadSuite() {
+  const sender = buildSender();
+  const shapes = quick ? [SHAPES[0], SHAPES[2]] : SHAPES;
+  const runs = quick ? 1 : 3;
+  const seconds = quick ? 2 : 5;
+  const rows = [];
+  for (const shape of shapes) {
+    const found = { dattss: [], etsy: [] };
+    for (let run = 0; run < runs; run++) {
+      // Alternating, so drift in the machine's load falls on both alike.
+      for (const target of run % 2 === 0 ? ['dattss', 'etsy'] : ['etsy', 'dattss']) {
+        const { best } = await maxRate(sender, {
+          target,
+          ...shape,
+          seconds,
+          maxSteps: quick ? 6 : 12,
+          log: (r) =>
+            console.error(
+              `  ${target} ${shape.perDatagram} lines/datagram, ${shape.series} series: ${millions(r.sentRate)} lines/s sent, loss ${(r.loss * 100).toFixed(3)}%, kernel drops ${r.kernelDrops}${r.exact === undefined ? '' : `, rows exact: ${r.exact}`}`,
+            ),
+        });
+        found[target].push(best);
+      }
+    }
+    const summary = (list) => ({
+      rate: median(list.map((r) => r?.sentRate ?? 0)),
+      cpu: median(list.map((r) => r?.cpuMicrosPerLine)),
+      rss: median(list.map((r) => r?.peakRssBytes)),
+      exact: list.every((r) => r === undefined || r.exact !== false),
+    });
+    rows.push({ shape, dattss: summary(found.dattss), etsy: summary(found.etsy) });
+  }
+  console.log('\nMax rate at < 0.1% loss (medians), CPU per line and peak RSS at that rate:\n');
+  console.log('| lines/datagram | series | dattss lines/s | Etsy lines/s | ratio | dattss µs CPU/line | Etsy µs CPU/line | dattss peak RSS | Etsy peak RSS | rows exact |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const { shape, dattss, etsy } of rows) {
+    const ratio = etsy.rate > 0 ? `${(dattss.rate / etsy.rate).toFixed(2)}×` : '—';
+    console.log(
+      `| ${shape.perDatagram} | ${shape.series} | ${millions(dattss.rate)} | ${millions(etsy.rate)} | ${ratio} | ${dattss.cpu.toFixed(2)} | ${etsy.cpu.toFixed(2)} | ${mib(dattss.rss)} | ${mib(etsy.rss)} | ${dattss.exact ? 'yes' : 'NO'} |`,
+    );
+  }
+}
+
+function components() {
+  const bench = (script, ...scriptArgs) => {
+    console.log(`\n$ node bench/${script} ${scriptArgs.join(' ')}`);
+    execFileSync(process.execPath, [new URL(script, import.meta.url).pathname, ...scriptArgs], { stdio: 'inherit' });
+  };
+  bench('parser-registry.js');
+  if (quick) return;
+  for (const series of ['1000', '10000', '100000']) bench('store-flush.js', series, '3');
+}
+
+header();
+if (args[0] === 'soak') {
+  await soak({ minutes: option('--minutes', 10), rate: option('--rate', 100_000) });
+} else {
+  await loadSuite();
+  components();
+}

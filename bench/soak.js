@@ -1,0 +1,38 @@
+// Soak: minutes of steady load against one dattss — memory must stay flat and
+// nothing may be lost. Samples RSS every 10 s while the sender runs.
+import { rssBytes, udpDrops } from './lib/proc.js';
+import { buildSender, send } from './lib/sender.js';
+import { startDattss } from './lib/targets.js';
+
+export async function soak({ minutes, rate, perDatagram = 40, series = 10_000 }) {
+  const sender = buildSender();
+  const target = await startDattss();
+  const samples = [];
+  const timer = setInterval(() => samples.push({ atSec: samples.length * 10, rss: rssBytes(target.pid) }), 10_000);
+  try {
+    const dropsBefore = udpDrops(target.port);
+    const sent = await send(sender, { port: target.port, lines: Math.round(rate * minutes * 60), perDatagram, series, rate, maxSeconds: minutes * 60 * 2 });
+    clearInterval(timer);
+    let received = -1;
+    for (let stable = 0, last = -2; stable < 3; ) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      received = await target.received();
+      stable = received === last ? stable + 1 : 0;
+      last = received;
+    }
+    const drops = udpDrops(target.port) - dropsBefore;
+    console.log(`\nsoak: ${minutes} min at ${rate} lines/s, ${perDatagram} lines/datagram, ${series} series`);
+    console.log(`sent ${sent.lines} lines, received ${received}, loss ${(((sent.lines - received) / sent.lines) * 100).toFixed(4)}%, kernel drops ${drops}`);
+    const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
+    const warm = samples.filter((s) => s.atSec >= 60);
+    if (warm.length >= 2) {
+      const rss = warm.map((s) => s.rss);
+      console.log(`RSS after the first minute: first ${mib(rss[0])} MiB, last ${mib(rss.at(-1))} MiB, min ${mib(Math.min(...rss))}, max ${mib(Math.max(...rss))} MiB`);
+    }
+    console.log(`RSS every 10 s (MiB): ${samples.map((s) => mib(s.rss)).join(' ')}`);
+  } finally {
+    clearInterval(timer);
+    await target.stop();
+    target.cleanup();
+  }
+}
