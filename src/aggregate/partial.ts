@@ -32,6 +32,9 @@ export class CounterPartial {
   }
 }
 
+/** Values a timer partial keeps as they are before it switches to a sketch. */
+const EXACT_VALUES = 32;
+
 export class TimerPartial {
   readonly type = 'timer';
   /** Rate-adjusted sample count (Σ 1/rate), as Etsy's `count`. */
@@ -42,8 +45,15 @@ export class TimerPartial {
   sumSquares = 0;
   min = Number.POSITIVE_INFINITY;
   max = Number.NEGATIVE_INFINITY;
-  /** Created on the first value, so idle timers cost no sketch. */
-  sketch: QuantileSketch | null = null;
+  /**
+   * The first values of the interval, kept as they are: most 5-second
+   * partials hold a few values, and a sketch costs about 2.4 KB. Past
+   * EXACT_VALUES they move into a sketch (bench/README.md: 31 KB → 4.5 KB
+   * per live timer series at one value per interval).
+   */
+  #values: Float64Array | null = null;
+  #valueCount = 0;
+  #sketch: QuantileSketch | null = null;
 
   add(value: number, rate: number): void {
     this.count += 1 / rate;
@@ -52,7 +62,7 @@ export class TimerPartial {
     this.sumSquares += value * value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
-    (this.sketch ??= createSketch()).accept(value);
+    this.#record(value);
   }
 
   merge(other: TimerPartial): void {
@@ -62,7 +72,19 @@ export class TimerPartial {
     this.sumSquares += other.sumSquares;
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
-    if (other.sketch !== null) (this.sketch ??= createSketch()).merge(other.sketch);
+    if (other.#sketch !== null) this.#materialize().merge(other.#sketch);
+    else for (let i = 0; i < other.#valueCount; i++) this.#record(other.#values![i] as number);
+  }
+
+  /** The distribution as a sketch (built from the kept values on first use); null before any value. */
+  get sketch(): QuantileSketch | null {
+    return this.#sketch === null && this.#valueCount === 0 ? null : this.#materialize();
+  }
+
+  /** Replaces the distribution (a sketch decoded or rebuilt from elsewhere); the counts and sums are the caller's. */
+  set sketch(sketch: QuantileSketch | null) {
+    this.#sketch = sketch;
+    this.#valueCount = 0;
   }
 
   reset(): void {
@@ -72,7 +94,30 @@ export class TimerPartial {
     this.sumSquares = 0;
     this.min = Number.POSITIVE_INFINITY;
     this.max = Number.NEGATIVE_INFINITY;
-    this.sketch = null;
+    // The value buffer is kept for the slot's next interval.
+    this.#valueCount = 0;
+    this.#sketch = null;
+  }
+
+  #record(value: number): void {
+    if (this.#sketch !== null) return this.#sketch.accept(value);
+    if (this.#valueCount === EXACT_VALUES) return this.#materialize().accept(value);
+    if (this.#values === null || this.#values.length === this.#valueCount) {
+      const grown = new Float64Array(Math.min(EXACT_VALUES, Math.max(4, this.#valueCount * 2)));
+      if (this.#values !== null) grown.set(this.#values);
+      this.#values = grown;
+    }
+    this.#values[this.#valueCount++] = value;
+  }
+
+  #materialize(): QuantileSketch {
+    if (this.#sketch === null) {
+      const sketch = createSketch();
+      for (let i = 0; i < this.#valueCount; i++) sketch.accept(this.#values![i] as number);
+      this.#sketch = sketch;
+      this.#valueCount = 0;
+    }
+    return this.#sketch;
   }
 }
 

@@ -654,3 +654,41 @@ t.test('a gauge merge keeps the latest last value whichever side holds it; ties 
     t.equal(target.last, last);
   }
 });
+
+t.test('a timer keeps its first 32 values exactly and then a sketch; every mix merges like one sketch', async (t) => {
+  const values = (n: number, offset: number): number[] => Array.from({ length: n }, (_, i) => 1 + ((i * 37 + offset) % 997));
+  const timerOf = (list: number[]): TimerPartial => {
+    const partial = new TimerPartial();
+    for (const value of list) partial.add(value, 1);
+    return partial;
+  };
+  const reference = (list: number[]): QuantileSketch => {
+    const sketch = createSketch();
+    for (const value of list) sketch.accept(value);
+    return sketch;
+  };
+  t.equal(new TimerPartial().sketch, null, 'no value, no sketch');
+  for (const [a, b] of [[3, 5], [20, 20], [31, 1], [32, 1], [40, 3], [3, 40], [100, 200]] as const) {
+    const left = values(a, 1);
+    const right = values(b, 500);
+    const merged = timerOf(left);
+    merged.merge(timerOf(right));
+    const expected = reference([...left, ...right]);
+    for (const q of [0.5, 0.9, 0.99]) {
+      t.equal(
+        quantileOf(merged.sketch as QuantileSketch, q, merged.min, merged.max),
+        quantileOf(expected, q, merged.min, merged.max),
+        `${a} + ${b} values: q${q} as one sketch of all of them`,
+      );
+    }
+    t.equal(merged.sketch?.count, a + b, `${a} + ${b}: every value in the distribution`);
+  }
+  const replaced = timerOf(values(5, 0));
+  replaced.sketch = reference([7, 7, 7]);
+  replaced.add(9, 1);
+  t.equal(replaced.sketch?.count, 4, 'a replaced sketch drops the kept values and takes later ones');
+  replaced.reset();
+  t.equal(replaced.sketch, null, 'reset empties it');
+  replaced.add(3, 1);
+  t.equal(replaced.sketch?.count, 1, 'and the slot is reused');
+});
