@@ -19,6 +19,7 @@ const sink = {
   sample: (sample) => registry.add(sample),
   event() {},
   serviceCheck() {},
+  partial: (record) => registry.addPartial(record.name, record.tags, record.partial, record.gaugeOffsets),
   badLine: () => bad++,
 };
 

@@ -113,6 +113,10 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       if (pendingChecks.length >= MAX_PENDING_NOTES) return void selfMetrics.notesDropped++;
       pendingChecks.push({ ...check, tsSec: stampedSec(check.tsSec) });
     },
+    partial: (record) => {
+      selfMetrics.partialsReceived++;
+      registry.addPartial(record.name, record.tags, record.partial, record.gaugeOffsets);
+    },
     badLine: (reason, buf, start, end) => {
       selfMetrics.badLines++;
       badLineLog.report(reason, buf, start, end);

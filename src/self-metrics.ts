@@ -13,6 +13,8 @@ export class SelfMetrics {
   packetsReceived = 0;
   linesReceived = 0;
   badLines = 0;
+  /** Partial-aggregate lines merged (client SDK partials over UDP and TCP). */
+  partialsReceived = 0;
   flushErrors = 0;
   tcpConnectionsRefused = 0;
   eventsReceived = 0;
@@ -41,6 +43,7 @@ export class SelfMetrics {
       { name: 'packets_received', value: this.packetsReceived, help: 'Datagrams and TCP chunks received.' },
       { name: 'lines_received', value: this.linesReceived, help: 'Metric lines received, good and bad.' },
       { name: 'bad_lines', value: this.badLines, help: 'Lines that did not parse, or were too long.' },
+      { name: 'partials_received', value: this.partialsReceived, help: 'Partial-aggregate lines merged (client SDK partials).' },
       { name: 'series_dropped', value: registry.seriesDropped, help: 'Samples of new series refused at maxSeries.' },
       { name: 'late_samples', value: registry.lateSamples, help: 'Timestamped samples merged into an earlier minute.' },
       { name: 'set_members_dropped', value: registry.setMembersDropped, help: 'New set members refused at maxSetMembers per series and minute.' },

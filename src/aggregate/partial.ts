@@ -81,6 +81,17 @@ export class TimerPartial {
     return this.#sketch === null && this.#valueCount === 0 ? null : this.#materialize();
   }
 
+  /** The values as recorded while there is no sketch yet (at most 32); null once there is. */
+  get values(): Float64Array | null {
+    if (this.#sketch !== null) return null;
+    return this.#values === null ? new Float64Array(0) : this.#values.subarray(0, this.#valueCount);
+  }
+
+  /** Adds one value to the distribution only (a decoded partial's); the counts and sums are the caller's. */
+  recordValue(value: number): void {
+    this.#record(value);
+  }
+
   /** Replaces the distribution (a sketch decoded or rebuilt from elsewhere); the counts and sums are the caller's. */
   set sketch(sketch: QuantileSketch | null) {
     this.#sketch = sketch;

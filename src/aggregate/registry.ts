@@ -1,6 +1,7 @@
 import { minuteStart, PARTIAL_INTERVAL_MS, type MetricType } from '../protocol/metric-type.js';
 import type { Sample } from '../ingest/parser.js';
-import { createPartial, mergePartial, type CounterPartial, type GaugePartial, type Partial, type SetPartial, type TimerPartial } from './partial.js';
+import type { GaugeSection } from '../protocol/partial-line.js';
+import { createPartial, GaugePartial, mergePartial, type CounterPartial, type Partial, type SetPartial, type TimerPartial } from './partial.js';
 import { Series } from './series.js';
 
 export interface RegistryOptions {
@@ -129,17 +130,49 @@ export class Registry {
   /**
    * Merges a pre-aggregated partial (a client's 5 seconds, an HTTP push)
    * into the current interval of its series, exactly as its samples would
-   * have been added one by one. A gauge's current value becomes its last.
+   * have been added one by one: set members count against maxSetMembers, a
+   * gauge's `gaugeOffsets` (values written as deltas before any absolute one)
+   * apply to the series' current value, and the partial's last gauge value
+   * becomes the current one, as the latest arrival.
    */
-  addPartial(name: string, tags: string, partial: Partial): boolean {
+  addPartial(name: string, tags: string, partial: Partial, gaugeOffsets: GaugeSection | null = null): boolean {
     const series = this.#liveSeries(partial.type, name, tags);
     if (series === undefined) return false;
-    mergePartial(series.partialAt(this.#currentIntervalMs), partial);
-    if (partial.type === 'gauge' && partial.count > 0) {
-      series.gaugeValue = partial.last;
-      series.hasGaugeValue = true;
+    const now = this.#currentIntervalMs;
+    const target = series.partialAt(now);
+    switch (partial.type) {
+      case 'gauge': {
+        const gauge = target as GaugePartial;
+        if (gaugeOffsets !== null) {
+          const base = series.hasGaugeValue ? series.gaugeValue : 0;
+          gauge.merge(offsetGauge(gaugeOffsets, base));
+          setGaugeValue(series, gauge, base + gaugeOffsets.last, now);
+        }
+        if (partial.count > 0) {
+          gauge.merge(partial);
+          setGaugeValue(series, gauge, partial.last, now);
+        }
+        break;
+      }
+      case 'set':
+        this.#addMembers(series, target as SetPartial, partial, now);
+        break;
+      case 'counter':
+      case 'timer':
+        mergePartial(target, partial);
+        break;
     }
     return true;
+  }
+
+  #addMembers(series: Series, target: SetPartial, partial: SetPartial, nowMs: number): void {
+    let dropped = 0;
+    for (const member of partial.members) {
+      if (target.members.has(member) || this.#admitMember(series, member, nowMs)) target.members.add(member);
+      else dropped++;
+    }
+    target.count += partial.count - dropped;
+    this.setMembersDropped += dropped;
   }
 
   /** Whether a member new to the current interval fits in its series' minute (maxSetMembers). */
@@ -251,6 +284,26 @@ export class Registry {
     this.#size -= evicted;
     return evicted;
   }
+}
+
+/** Gauge offsets made absolute on `base`. */
+function offsetGauge(offsets: GaugeSection, base: number): GaugePartial {
+  const gauge = new GaugePartial();
+  gauge.count = offsets.count;
+  gauge.sum = offsets.count * base + offsets.sum;
+  gauge.min = base + offsets.min;
+  gauge.max = base + offsets.max;
+  gauge.last = base + offsets.last;
+  gauge.lastAtMs = Number.NEGATIVE_INFINITY;
+  return gauge;
+}
+
+/** The latest arrival sets the gauge: its partial's last value and the series' current value. */
+function setGaugeValue(series: Series, gauge: GaugePartial, value: number, nowMs: number): void {
+  gauge.last = value;
+  gauge.lastAtMs = nowMs;
+  series.gaugeValue = value;
+  series.hasGaugeValue = true;
 }
 
 function seriesKey(name: string, tags: string): string {

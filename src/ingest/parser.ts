@@ -1,5 +1,8 @@
+import { partialOf } from '../aggregate/partial-figures.js';
+import type { Partial } from '../aggregate/partial.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { MetricType } from '../protocol/metric-type.js';
+import { decodePartialBody, PARTIAL_LINE_PREFIX, type GaugeSection } from '../protocol/partial-line.js';
 import { canonicalTags, type Tag } from '../protocol/tags.js';
 import { isEventLine, isServiceCheckLine, parseEvent, parseServiceCheck } from './dogstatsd-events.js';
 import {
@@ -27,6 +30,8 @@ import {
 } from './line-bytes.js';
 import { parseDecimal } from './number.js';
 
+const LOWER_P = 0x70;
+
 /**
  * Buffer → samples, events and service checks for every statsd dialect.
  * Pure and synchronous: no I/O, no timers, never throws. Each sample is handed
@@ -38,6 +43,7 @@ import { parseDecimal } from './number.js';
  *   name:153ms  name:1c  name:23g  name:5g!                          DaTtSs value with unit suffix
  *   AUTH:PROCESS:STAT:VALUE                                          DaTtSs v1 datagram
  *   _e{3,4}:title|text|…   _sc|name|status|…                         DogStatsD events, service checks
+ *   _p1|ms|name|tags|…                                               a client's 5-second partial aggregate
  *
  * The full grammar and every deviation from Etsy statsd are in docs/protocol.md.
  */
@@ -74,13 +80,26 @@ export type BadLineReason =
   | 'tag_too_long'
   | 'bad_event'
   | 'bad_service_check'
-  | 'auth_failed';
+  | 'auth_failed'
+  | 'bad_partial';
+
+/** A decoded partial-aggregate line (protocol/partial-line.ts), ready for Registry.addPartial. */
+export interface PartialRecord {
+  name: string;
+  /** Canonical tag string, '' when none. */
+  tags: string;
+  partial: Partial;
+  /** A gauge's values written as deltas before any absolute one: offsets from the series' current value. */
+  gaugeOffsets: GaugeSection | null;
+}
 
 export interface ParseSink {
   sample(sample: Sample): void;
   /** Events and service checks without `d:` carry NaN; the sink stamps them. */
   event(event: DogEvent): void;
   serviceCheck(check: ServiceCheck): void;
+  /** A client's pre-aggregated partial, decoded whole (a malformed one is a bad line instead). */
+  partial(record: PartialRecord): void;
   /** One rejected value, or a whole rejected line; `start`/`end` delimit the line in `buf`. */
   badLine(reason: BadLineReason, buf: Buffer, start: number, end: number): void;
 }
@@ -152,6 +171,7 @@ export class LineParser {
         const result = parseServiceCheck(buf, start, end);
         return 'check' in result ? sink.serviceCheck(result.check) : sink.badLine(result.bad, buf, start, end);
       }
+      if (isPartialLine(buf, start, end)) return this.#parsePartialLine(buf, start, end, sink);
     }
     // One pass for what decides the dialect: the first ':', how many ':', the first '|', and
     // where Telegraf (`name,k=v`) or Graphite (`name;k=v`) tags end the name.
@@ -386,6 +406,35 @@ export class LineParser {
     this.#emitValue(buf, third + 1, valueEnd, start, end, sink);
   }
 
+  /**
+   * `_p1|<type>|<name>|<tags>|<body>`: the name and tags go through the same
+   * checks as a statsd line's, the body through protocol/partial-line.ts.
+   * Any fault refuses the whole line, so a partial is never half applied.
+   */
+  #parsePartialLine(buf: Buffer, start: number, end: number, sink: ParseSink): void {
+    const typeStart = nextPipe(buf, start, end) + 1;
+    const nameStart = nextPipe(buf, typeStart, end) + 1;
+    const tagsStart = nextPipe(buf, nameStart, end) + 1;
+    const bodyStart = nextPipe(buf, tagsStart, end) + 1;
+    if (bodyStart > end || buf.toString('latin1', start, typeStart) !== PARTIAL_LINE_PREFIX) return sink.badLine('bad_partial', buf, start, end);
+    const badName = this.#decodeName(buf, nameStart, tagsStart - 1);
+    if (badName !== undefined) return sink.badLine(badName, buf, start, end);
+    const tags = this.#tags;
+    if (tags.length !== 0) tags.length = 0;
+    const badTags = this.#collectTags(buf, tagsStart, bodyStart - 1, false);
+    if (badTags !== undefined) return sink.badLine(badTags, buf, start, end);
+    const body = this.#decodeText(buf, bodyStart, end);
+    if (body === undefined) return sink.badLine('invalid_utf8', buf, start, end);
+    const figures = decodePartialBody(buf.toString('latin1', typeStart, nameStart - 1), body);
+    if (figures === undefined) return sink.badLine('bad_partial', buf, start, end);
+    if (figures.type === 'set' && figures.members.some((member) => Buffer.byteLength(member) > this.#options.maxNameLength)) {
+      return sink.badLine('name_too_long', buf, start, end);
+    }
+    const decoded = partialOf(figures);
+    if (decoded === undefined) return sink.badLine('bad_partial', buf, start, end);
+    sink.partial({ name: this.#sample.name, tags: canonicalTags(tags), partial: decoded.partial, gaugeOffsets: decoded.gaugeOffsets });
+  }
+
   /** Compares the key with every configured key in full, so the time taken does not tell how much matched. */
   #authorized(buf: Buffer, start: number, end: number): boolean {
     const length = end - start;
@@ -473,6 +522,21 @@ export class LineParser {
     }
     return buf.toString('latin1', start, end);
   }
+}
+
+/** The index of the next `|` at or after `from`, or `end` when there is none. */
+function nextPipe(buf: Buffer, from: number, end: number): number {
+  let i = from;
+  while (i < end && buf[i] !== PIPE) i++;
+  return i;
+}
+
+/** `_p<version>|`: a partial-aggregate line of some version (a statsd line cannot have `|` before its `:`). */
+function isPartialLine(buf: Buffer, start: number, end: number): boolean {
+  if (buf[start + 1] !== LOWER_P) return false;
+  let i = start + 2;
+  while (i < end && (buf[i] as number) >= 0x30 && (buf[i] as number) <= 0x39) i++;
+  return i > start + 2 && buf[i] === PIPE;
 }
 
 /** A part with no `|` and no unit suffix: only a value (`1` of `name:1:2|d`). */

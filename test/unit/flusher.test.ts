@@ -24,6 +24,7 @@ const SELF_METRIC_NAMES = [
   'packets_received',
   'lines_received',
   'bad_lines',
+  'partials_received',
   'series_dropped',
   'late_samples',
   'set_members_dropped',

@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import t from 'tap';
+import { figuresOf } from '../../src/aggregate/partial-figures.js';
+import { CounterPartial, SetPartial, TimerPartial } from '../../src/aggregate/partial.js';
+import { encodePartialLine } from '../../src/protocol/partial-line.js';
 import { LineParser, type BadLineReason, type ParseSink, type Sample } from '../../src/ingest/parser.js';
 
 // Property-based fuzzing of the parser (fast-check): whatever the bytes, it
-// never throws, every value it emits is finite, and a datagram parses as the
+// never throws, every value it emits is finite (partial aggregates too), and a datagram parses as the
 // concatenation of its lines parsed alone — so good lines beside bad ones
 // are counted exactly and a bad line never spills into its neighbours.
 
@@ -26,6 +29,12 @@ function parse(buf: Buffer): Outcome {
     },
     event: () => void outcome.notes++,
     serviceCheck: () => void outcome.notes++,
+    partial: (record) => {
+      const { partial } = record;
+      const figures = [partial.count, 'sum' in partial ? partial.sum : 0, 'min' in partial ? partial.min : 0, 'max' in partial ? partial.max : 0];
+      if (partial.count > 0 && !figures.every(Number.isFinite)) throw new Error(`non-finite partial ${JSON.stringify(record)}`);
+      outcome.samples.push(JSON.stringify(record));
+    },
     badLine: (reason) => void outcome.bad.push(reason),
   };
   outcome.lines = parser.parse(buf, sink);
@@ -46,8 +55,28 @@ const SUFFIXES = fc.oneof(
   fc.array(fc.string({ maxLength: 20 }), { maxLength: 2000 }).map((tags) => `|#${tags.join(',')}`),
 );
 const STATSD_LINE = fc.tuple(NAMES, VALUES, TYPES, SUFFIXES).map(([name, value, type, suffix]) => `${name}:${value}|${type}${suffix}`);
+/** Partial-aggregate lines: encoded from real partials, then maybe cut short or spliced with junk fields. */
+const PARTIAL_LINE = fc
+  .tuple(
+    fc.constantFrom<'counter' | 'timer' | 'set'>('counter', 'timer', 'set'),
+    fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 40 }),
+    fc.boolean(),
+    fc.nat(200),
+    fc.array(fc.oneof(VALUES, fc.constantFrom('~1', '=AAAA', 'a:b', '')), { maxLength: 4 }),
+  )
+  .map(([type, values, withSketch, cut, junk]) => {
+    const partial = type === 'counter' ? new CounterPartial() : type === 'timer' ? new TimerPartial() : new SetPartial();
+    for (const value of values) (partial.type === 'set' ? partial.add(String(value)) : partial.add(value, 1));
+    const line = encodePartialLine('p', 'k:v', figuresOf(partial, withSketch));
+    return junk.length === 0 ? line : `${line.slice(0, line.length - cut)}|${junk.join('|')}`;
+  });
+const GAUGE_PARTIAL_LINE = fc
+  .array(fc.oneof(VALUES, fc.constant('~1')), { minLength: 5, maxLength: 11 })
+  .map((fields) => `_p1|g|q||${fields.join('|')}`);
 const ANY_LINE = fc.oneof(
   { weight: 4, arbitrary: STATSD_LINE },
+  { weight: 1, arbitrary: PARTIAL_LINE },
+  { weight: 1, arbitrary: GAUGE_PARTIAL_LINE },
   { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
   { weight: 1, arbitrary: fc.constantFrom('_e{5,4}:title|text', '_e{99,1}:x|y', '_sc|svc|0', '_sc|svc|9', 'a:1:2:3|d', 'k:p:s:1c', ':|', '|', ':') },
 );

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import type { DogEvent, ServiceCheck } from '../../src/protocol/events.js';
-import { LineParser, type BadLineReason, type ParserOptions, type ParseSink, type Sample } from '../../src/ingest/parser.js';
+import { LineParser, type BadLineReason, type ParserOptions, type ParseSink, type PartialRecord, type Sample } from '../../src/ingest/parser.js';
 
 // The line parser, table-driven: every row of the "Consequences" table of
 // etsy-statsd-behaviour.md section 2 and the sanitizer examples of section 3,
@@ -48,11 +48,13 @@ interface Parsed {
   reused: boolean;
   /** Events and service checks. */
   notes: (DogEvent | ServiceCheck)[];
+  /** Partial-aggregate lines. */
+  partials: PartialRecord[];
 }
 
 function run(input: string | Buffer, options: Partial<ParserOptions> = {}, parser?: LineParser): Parsed {
   const p = parser ?? new LineParser({ ...DEFAULTS, ...options });
-  const out: Parsed = { samples: [], bad: [], badText: [], events: [], lines: 0, reused: true, notes: [] };
+  const out: Parsed = { samples: [], bad: [], badText: [], events: [], lines: 0, reused: true, notes: [], partials: [] };
   let first: Sample | undefined;
   const sink: ParseSink = {
     sample(sample) {
@@ -67,6 +69,9 @@ function run(input: string | Buffer, options: Partial<ParserOptions> = {}, parse
     },
     serviceCheck(check) {
       out.notes.push(check);
+    },
+    partial(record) {
+      out.partials.push(record);
     },
     badLine(reason, buf, start, end) {
       out.bad.push(reason);
