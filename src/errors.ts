@@ -16,6 +16,10 @@ export const ERROR_CODES = {
   DATTSS_HTTP_NOT_FOUND: 'No HTTP route matches the method and path',
   DATTSS_HTTP_INTERNAL: 'An HTTP handler failed unexpectedly',
   DATTSS_DAEMON_STATE: 'A daemon method was called in the wrong lifecycle state',
+  DATTSS_CLIENT_OPTIONS: 'The client SDK was given an invalid option',
+  DATTSS_CLIENT_INVALID: 'The client SDK refused a sample with a bad name, value or tag',
+  DATTSS_CLIENT_DROPPED: 'The client SDK dropped samples over its memory bounds or the MTU',
+  DATTSS_CLIENT_SEND: 'The client SDK could not send a datagram',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -53,8 +53,23 @@ t.test('only cli/main.ts exits the process or installs signal handlers', async (
   }
 });
 
-t.test('time is injected: only flush/clock.ts reads the wall clock', async (t) => {
-  for (const { file, text } of files.filter((f) => f.file !== 'flush/clock.ts')) {
+t.test('time is injected: only flush/clock.ts and the client SDK\'s client/clock.ts read the wall clock', async (t) => {
+  for (const { file, text } of files.filter((f) => f.file !== 'flush/clock.ts' && f.file !== 'client/clock.ts')) {
     t.notMatch(text, /Date\.now\(\)/, file);
+  }
+});
+
+t.test('client/ never imports the daemon: only protocol/, the pure partials of aggregate/, errors.ts and node:*', async (t) => {
+  const shared = ['aggregate/partial.ts', 'aggregate/partial-figures.ts', 'aggregate/sketch.ts', 'errors.ts'];
+  const client = files.filter((f) => f.file.startsWith('client/'));
+  t.ok(client.length >= 5, 'found the client');
+  for (const { file, imports } of client) {
+    const foreign = imports.filter((spec) => !spec.startsWith('client/') && !spec.startsWith('protocol/') && !spec.startsWith('node:') && !shared.includes(spec));
+    t.same(foreign, [], file);
+  }
+  // What the client reaches through the shared modules must not lead back into the daemon either.
+  for (const { file, imports } of files.filter((f) => shared.includes(f.file))) {
+    const foreign = imports.filter((spec) => spec.startsWith('.') || (spec.includes('/') && !spec.startsWith('protocol/') && !spec.startsWith('@datadog/') && !shared.includes(spec)));
+    t.same(foreign, [], file);
   }
 });

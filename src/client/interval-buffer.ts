@@ -1,0 +1,162 @@
+import { figuresOf } from '../aggregate/partial-figures.js';
+import { CounterPartial, SetPartial, TimerPartial } from '../aggregate/partial.js';
+import type { MetricType } from '../protocol/metric-type.js';
+import { encodePartialLine, type GaugeSection } from '../protocol/partial-line.js';
+
+/**
+ * The client's current interval: one partial per series, merged in memory
+ * and turned into partial-aggregate lines at each flush. Counters, timers
+ * and sets use the daemon's own partial classes, so a timer keeps its first
+ * values exactly and switches to the same sketch past them.
+ */
+export type Overflow = 'series' | 'member';
+
+export interface IntervalBufferOptions {
+  maxSeries: number;
+  maxSetMembers: number;
+}
+
+interface SeriesEntry {
+  name: string;
+  tags: string;
+  partial: CounterPartial | TimerPartial | SetPartial | ClientGauge;
+}
+
+export class IntervalBuffer {
+  readonly #options: IntervalBufferOptions;
+  #series = new Map<string, SeriesEntry>();
+  /** Samples held now (what stop() discards). */
+  samples = 0;
+
+  constructor(options: IntervalBufferOptions) {
+    this.#options = options;
+  }
+
+  /** Adds one sample; returns what was full when it could not. */
+  add(type: MetricType, name: string, tags: string, value: number, delta: boolean, member: string): Overflow | undefined {
+    const key = `${type}\n${name}\n${tags}`;
+    let entry = this.#series.get(key);
+    if (entry === undefined) {
+      if (this.#series.size >= this.#options.maxSeries) return 'series';
+      entry = { name, tags, partial: createEntryPartial(type) };
+      this.#series.set(key, entry);
+    }
+    const partial = entry.partial;
+    switch (partial.type) {
+      case 'counter':
+      case 'timer':
+        partial.add(value, 1);
+        break;
+      case 'gauge':
+        partial.add(value, delta);
+        break;
+      case 'set':
+        if (partial.members.size >= this.#options.maxSetMembers && !partial.members.has(member)) return 'member';
+        partial.add(member);
+        break;
+    }
+    this.samples++;
+    return undefined;
+  }
+
+  /**
+   * Takes the interval's lines and starts a new interval. A timer whose
+   * values make its line longer than `maxLineBytes` goes as a sketch; a set
+   * too long for one line is split over several. Lines that still do not
+   * fit are counted in the result's `oversize`.
+   */
+  drain(maxLineBytes: number): { lines: string[]; oversize: number } {
+    const lines: string[] = [];
+    let oversize = 0;
+    const fits = (line: string): boolean => Buffer.byteLength(line) <= maxLineBytes;
+    for (const { name, tags, partial } of this.#series.values()) {
+      if (partial.type === 'set') {
+        const split = splitSet(name, tags, partial, fits);
+        lines.push(...split.lines);
+        oversize += split.oversize;
+        continue;
+      }
+      let line = encodePartialLine(name, tags, partial.type === 'gauge' ? partial.figures() : figuresOf(partial));
+      if (!fits(line) && partial.type === 'timer') line = encodePartialLine(name, tags, figuresOf(partial, true));
+      if (fits(line)) lines.push(line);
+      else oversize++;
+    }
+    this.#series = new Map();
+    this.samples = 0;
+    return { lines, oversize };
+  }
+
+  clear(): void {
+    this.#series = new Map();
+    this.samples = 0;
+  }
+}
+
+function createEntryPartial(type: MetricType): SeriesEntry['partial'] {
+  switch (type) {
+    case 'counter':
+      return new CounterPartial();
+    case 'timer':
+      return new TimerPartial();
+    case 'gauge':
+      return new ClientGauge();
+    case 'set':
+      return new SetPartial();
+  }
+}
+
+/**
+ * A gauge as the client sees it: it does not know the daemon's current value,
+ * so deltas written before any absolute value in the interval are kept as
+ * offsets from it, and the daemon applies them (protocol/partial-line.ts).
+ */
+class ClientGauge {
+  readonly type = 'gauge';
+  #offsets: GaugeSection | null = null;
+  #values: GaugeSection | null = null;
+
+  add(value: number, delta: boolean): void {
+    if (this.#values !== null) this.#values = record(this.#values, delta ? this.#values.last + value : value);
+    else if (!delta) this.#values = record(null, value);
+    else this.#offsets = record(this.#offsets, this.#offsets === null ? value : this.#offsets.last + value);
+  }
+
+  figures(): { type: 'gauge'; offsets: GaugeSection | null; values: GaugeSection | null } {
+    return { type: 'gauge', offsets: this.#offsets, values: this.#values };
+  }
+}
+
+function record(section: GaugeSection | null, value: number): GaugeSection {
+  if (section === null) return { count: 1, sum: value, min: value, max: value, last: value };
+  section.count++;
+  section.sum += value;
+  if (value < section.min) section.min = value;
+  if (value > section.max) section.max = value;
+  section.last = value;
+  return section;
+}
+
+/** A set's members over as many lines as they need; the adds beyond one per member ride on the first line. */
+function splitSet(name: string, tags: string, set: SetPartial, fits: (line: string) => boolean): { lines: string[]; oversize: number } {
+  const whole = encodePartialLine(name, tags, figuresOf(set));
+  if (fits(whole)) return { lines: [whole], oversize: 0 };
+  const lines: string[] = [];
+  let oversize = 0;
+  let chunk: string[] = [];
+  let repeats = set.count - set.members.size;
+  const line = (members: string[]): string => encodePartialLine(name, tags, { type: 'set', count: members.length + repeats, members });
+  for (const member of set.members) {
+    if (fits(line([...chunk, member]))) {
+      chunk.push(member);
+      continue;
+    }
+    if (chunk.length > 0) {
+      lines.push(line(chunk));
+      repeats = 0;
+    }
+    chunk = fits(line([member])) ? [member] : [];
+    if (chunk.length === 0) oversize++;
+  }
+  if (chunk.length > 0) lines.push(line(chunk));
+  return { lines, oversize };
+}
