@@ -6,7 +6,8 @@ import type { MetricType } from '../protocol/metric-type.js';
  *
  *   '153ms'  timer 153          '1c'  counter +1 ('-4c' subtracts)
  *   '23g'    gauge 23           '+3g' / '-2g'  gauge delta on the current value
- *   'user42s'  set member 'user42'  (any text before a final 's' that is not a number + unit)
+ *   'user42s'  set member 'user42'  (the text before a final 's'; a value ending in 'ms' that
+ *              starts like a number, or is only 'ms', is a timer and must be one: '1.5.5ms' is bad)
  *
  * A trailing `!` (DaTtSs's emphasis mark) is accepted and dropped.
  */
@@ -39,6 +40,7 @@ export function parseAggValue(text: string): AggSample | string {
     }
   }
   const body = text.endsWith('!') ? text.slice(0, -1) : text;
+  if (body.endsWith('ms') && /^(?:[-+.\d]|ms$)/.test(body)) return `not a timer value: ${JSON.stringify(text)}`;
   if (body.endsWith('s')) {
     const member = body.slice(0, -1);
     const bad = checkMember(member);
