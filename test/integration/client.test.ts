@@ -151,8 +151,12 @@ t.test('agg and the helpers never throw: bad input is counted and reported', asy
   c.set('a', '  ');
   c.set('a', 'x|y');
   c.increment(undefined as never);
-  t.equal(c.stats().invalid, bad.length + 9);
-  t.equal(errors.length, bad.length + 9);
+  const hostile = { get k(): string { throw new Error('a getter that throws'); } };
+  c.agg('a', '1c', hostile);
+  c.increment('a', 1, hostile);
+  t.equal(c.stats().invalid, bad.length + 11);
+  t.equal(errors.length, bad.length + 11);
+  t.match(errors.at(-1), { message: /unexpected: Error: a getter that throws/ });
   t.ok(errors.every((error) => error.code === 'DATTSS_CLIENT_INVALID'));
   t.equal(c.stats().samples, 0);
 
@@ -269,4 +273,13 @@ t.test('time() records sync and async durations and rethrows unchanged', async (
   t.equal(caught, failure, 'the very same error object');
   await rx.settle(c);
   t.same(rx.lines().sort(), ['_p1|ms|async||2|2|10|100|0|10|10:0', '_p1|ms|sync||2|2|30|650|5|25|25:5']);
+});
+
+t.test('with the system clock, close() sends what is pending', async (t) => {
+  const rx = await receiver(t);
+  const real = dattss({ port: rx.port });
+  real.increment('real');
+  await real.close();
+  await rx.settle(real);
+  t.same(rx.lines(), ['_p1|c|real||1|1']);
 });
