@@ -55,6 +55,13 @@ export interface ClientStats {
 
 const DEFAULTS = { host: '127.0.0.1', port: 8125, prefix: '', mode: 'partials', mtu: 1432, flushIntervalMs: 5000, maxSeries: 10_000, maxSetMembers: 10_000 } as const;
 const MAX_IN_FLIGHT = 1000;
+/**
+ * Flushes happen this long before each interval boundary (at most a fifth of
+ * the interval), so a partial reaches the daemon while the interval it covers
+ * is still current there: sent at the boundary, it would race the daemon's
+ * own tick and usually land one interval (and, at :55, one minute) late.
+ */
+const FLUSH_LEAD_MS = 250;
 const BAD_NAME = /[:|,;\r\n]/;
 const BAD_TAG_KEY = /[:|,\r\n]/;
 const BAD_TAG_VALUE = /[|,\r\n]/;
@@ -221,8 +228,10 @@ export class DattssClient {
   }
 
   #schedule(): void {
-    const now = this.#clock.now();
-    const delay = this.#flushIntervalMs - (((now % this.#flushIntervalMs) + this.#flushIntervalMs) % this.#flushIntervalMs);
+    const interval = this.#flushIntervalMs;
+    const lead = Math.min(FLUSH_LEAD_MS, interval / 5);
+    const now = this.#clock.now() + lead;
+    const delay = interval - (((now % interval) + interval) % interval);
     this.#timer = this.#clock.setTimeout(() => {
       if (!this.#started) return;
       this.#drain();

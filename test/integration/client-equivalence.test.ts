@@ -136,3 +136,27 @@ t.test('a random stream gives the same minute rows as lines and as SDK partials'
   t.equal(runs, 30, '30 random streams, each into two daemons');
   t.ok(sketchRuns > 0, `${sketchRuns} streams sent timers past 32 values (as sketches)`);
 });
+
+t.test("the client's own ticks land each partial in the minute its samples belong to", async (t) => {
+  // Client and daemon share one clock, as on one host: the client ticks 250 ms before each
+  // boundary, so the partial of 10:20:55–10:21:00 arrives while that interval is still current.
+  const clock = new FakeClock(MINUTE_START_MS + 56_000);
+  const { daemon, addresses, dbPath } = await startDaemon(t, clock);
+  const client = dattss({ port: addresses.udp.port, clock });
+  t.teardown(() => client.close());
+  client.increment('late.in.the.minute', 7);
+  clock.advance(3_750); // 10:20:59.750: the client's tick
+  await settle(daemon, client);
+  t.equal(client.stats().datagramsSent, 1);
+  client.increment('late.in.the.minute', 1); // the last 250 ms go with the next partial
+  clock.advance(5_000);
+  await settle(daemon, client);
+  clock.advance(60_000);
+  t.same(
+    userRows(dbPath).map((row) => [row.ts - MINUTE_START_MS / 1000, row.sum]),
+    [
+      [0, 7],
+      [60, 1],
+    ],
+  );
+});
