@@ -5,8 +5,8 @@
 import { pathToFileURL } from 'node:url';
 import { dattss, type ClientStats } from 'dattss/client';
 
-export async function main(host: string, port: number): Promise<ClientStats> {
-  const dts = dattss({ host, port, prefix: 'example.', tags: { env: 'dev' }, onError: (error) => console.error(error.message) });
+export async function main(host: string, port: number, log: (...values: unknown[]) => void = console.log): Promise<ClientStats> {
+  const dts = dattss({ host, port, prefix: 'example.', tags: { env: 'dev' }, onError: (error) => log(error.message) });
 
   dts.agg('requests', '1c');
   dts.agg('requests', '1c', { route: '/login' });

@@ -4,8 +4,8 @@
 import { pathToFileURL } from 'node:url';
 import { dattss, type ClientStats } from 'dattss/client';
 
-export async function main(host: string, port: number): Promise<ClientStats> {
-  const dts = dattss({ host, port, mode: 'lines', mtu: 512, prefix: 'example.lines.' });
+export async function main(host: string, port: number, log: (...values: unknown[]) => void = console.log): Promise<ClientStats> {
+  const dts = dattss({ host, port, mode: 'lines', mtu: 512, prefix: 'example.lines.', onError: (error) => log(error.message) });
   for (let i = 0; i < 100; i++) {
     dts.increment('hits');
     dts.timing('latency', 10 + (i % 7));

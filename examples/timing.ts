@@ -4,7 +4,7 @@
 import { pathToFileURL } from 'node:url';
 import { dattss, type ClientStats } from 'dattss/client';
 
-export async function main(host: string, port: number): Promise<ClientStats> {
+export async function main(host: string, port: number, log: (...values: unknown[]) => void = console.log): Promise<ClientStats> {
   const refused: string[] = [];
   const dts = dattss({ host, port, prefix: 'example.', onError: (error) => refused.push(`${error.code}: ${error.message}`) });
 
@@ -18,12 +18,12 @@ export async function main(host: string, port: number): Promise<ClientStats> {
       throw new Error('the database is down');
     });
   } catch (error) {
-    console.log('time() rethrew:', (error as Error).message);
+    log('time() rethrew:', (error as Error).message);
   }
 
   dts.agg('requests', '12'); // no unit: refused, reported, never thrown
   await dts.close();
-  console.log(text, refused);
+  log(text, refused);
   return dts.stats();
 }
 

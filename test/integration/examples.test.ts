@@ -17,7 +17,8 @@ for (const [name, main] of Object.entries(examples)) {
   t.test(`examples/${name} runs and its data reaches the daemon`, async (t) => {
     const clock = new FakeClock(START_MS);
     const { daemon, addresses, dbPath } = await startDaemon(t, clock);
-    const stats = await main('127.0.0.1', addresses.udp.port);
+    const output: unknown[][] = [];
+    const stats = await main('127.0.0.1', addresses.udp.port, (...values) => void output.push(values));
     t.equal(stats.sendErrors, 0);
     t.ok(stats.datagramsSent > 0);
     const deadline = Date.now() + 5000;
@@ -29,5 +30,7 @@ for (const [name, main] of Object.entries(examples)) {
     const rows = readMetrics(dbPath, "name LIKE 'example.%'");
     t.ok(rows.length >= 2, `${rows.length} series written`);
     t.equal(daemon.stats().badLines, 0);
+    if (name === 'timing') t.match(output, [['time() rethrew:', 'the database is down'], ['sum is 499500', [/^DATTSS_CLIENT_INVALID: /]]]);
+    else t.same(output, [], 'no errors reported');
   });
 }
