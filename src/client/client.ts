@@ -5,36 +5,9 @@ import { checkMember, parseAggValue } from './agg-value.js';
 import { systemClientClock, type ClientClock } from './clock.js';
 import { DatagramPacker } from './datagram-packer.js';
 import { IntervalBuffer } from './interval-buffer.js';
+import { checkInteger, DEFAULTS, optionsError, tagList, type ClientOptions, type Tags } from './options.js';
+import { statsdLines } from './statsd-line.js';
 import { UdpSender } from './udp-sender.js';
-
-export type Tags = Readonly<Record<string, string>>;
-
-export interface ClientOptions {
-  /** Daemon host (default 127.0.0.1). */
-  host?: string;
-  /** Daemon UDP port (default 8125). */
-  port?: number;
-  /** Prepended to every name as written: `'api.'` + `'hits'` → `api.hits`. */
-  prefix?: string;
-  /** Tags on every sample; a call's own tags win for the same key. `''` is a flag tag. */
-  tags?: Tags;
-  /** `partials` (default): 5-second partial aggregates; `lines`: plain statsd lines. */
-  mode?: 'partials' | 'lines';
-  /** Largest datagram in bytes (default 1432, a LAN's path MTU). */
-  mtu?: number;
-  /** How often pending data is sent, in ms, aligned to the clock (default 5000, at most 5000). */
-  flushIntervalMs?: number;
-  /** Series held per interval in partials mode; samples of further series are dropped and counted (default 10000). */
-  maxSeries?: number;
-  /** Distinct members per set series and interval (default 10000). */
-  maxSetMembers?: number;
-  /** Start sending at once (default true); false waits for `start()`. */
-  started?: boolean;
-  /** Told about every dropped sample and failed send; never required, its own errors are ignored. */
-  onError?: (error: DattssError) => void;
-  /** Injected time, for tests. */
-  clock?: ClientClock;
-}
 
 export interface ClientStats {
   /** Samples accepted. */
@@ -53,7 +26,6 @@ export interface ClientStats {
   sendErrors: number;
 }
 
-const DEFAULTS = { host: '127.0.0.1', port: 8125, prefix: '', mode: 'partials', mtu: 1432, flushIntervalMs: 5000, maxSeries: 10_000, maxSetMembers: 10_000 } as const;
 const MAX_IN_FLIGHT = 1000;
 /**
  * Flushes happen this long before each interval boundary (at most a fifth of
@@ -63,9 +35,6 @@ const MAX_IN_FLIGHT = 1000;
  */
 const FLUSH_LEAD_MS = 250;
 const BAD_NAME = /[:|,;\r\n]/;
-const BAD_TAG_KEY = /[:|,\r\n]/;
-const BAD_TAG_VALUE = /[|,\r\n]/;
-const LINE_TYPES: Record<MetricType, string> = { counter: 'c', timer: 'ms', gauge: 'g', set: 's' };
 
 /**
  * The client SDK (docs/client.md): samples in, datagrams out. Nothing here
@@ -308,41 +277,4 @@ export class DattssClient {
       // The callback's own failure must not reach the code that recorded a sample.
     }
   }
-}
-
-/** The statsd line(s) of one sample; a negative absolute gauge is set to 0 first, as statsd clients do. */
-function statsdLines(type: MetricType, name: string, tags: string, value: number, delta: boolean, member: string): string[] {
-  const tagField = tags === '' ? '' : `|#${tags}`;
-  const line = (text: string): string => `${name}:${text}|${LINE_TYPES[type]}${tagField}`;
-  switch (type) {
-    case 'set':
-      return [line(member)];
-    case 'gauge':
-      if (delta) return [line(value < 0 ? String(value) : `+${value}`)];
-      return value < 0 ? [line('0'), line(String(value))] : [line(String(value))];
-    case 'counter':
-    case 'timer':
-      return [line(String(value))];
-  }
-}
-
-function tagList(tags: Tags | undefined): Tag[] | string {
-  if (tags === undefined) return [];
-  if (typeof tags !== 'object' || tags === null) return 'tags must be an object of strings';
-  const list: Tag[] = [];
-  for (const [key, value] of Object.entries(tags)) {
-    if (key === '' || BAD_TAG_KEY.test(key)) return `bad tag key ${JSON.stringify(key)}: empty, or holds : | , or a line break`;
-    const text = String(value);
-    if (BAD_TAG_VALUE.test(text)) return `bad tag value ${JSON.stringify(text)} for ${key}: holds | , or a line break`;
-    list.push({ key, value: text });
-  }
-  return list;
-}
-
-function checkInteger(option: string, value: unknown, min: number, max: number): void {
-  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw optionsError(`${option} must be an integer from ${min} to ${max}, not ${String(value)}`);
-}
-
-function optionsError(message: string): DattssError {
-  return new DattssError('DATTSS_CLIENT_OPTIONS', message);
 }

@@ -1,4 +1,5 @@
-import { DattssClient, type ClientOptions } from './client.js';
+import { DattssClient } from './client.js';
+import type { ClientOptions } from './options.js';
 
 /**
  * The dattss client SDK (`import { dattss } from 'dattss/client'`), documented
@@ -9,6 +10,7 @@ export function dattss(options: ClientOptions = {}): DattssClient {
   return new DattssClient(options);
 }
 
-export { DattssClient, type ClientOptions, type ClientStats, type Tags } from './client.js';
+export { DattssClient, type ClientStats } from './client.js';
+export type { ClientOptions, Tags } from './options.js';
 export type { ClientClock } from './clock.js';
 export { DattssError, type ErrorCode } from '../errors.js';
