@@ -71,6 +71,28 @@ export function decodeSketch(bytes: Uint8Array): QuantileSketch {
   return sketch;
 }
 
+/**
+ * Two sketches that merge back into `sketch`: the positive bins split at the
+ * middle of their key range, the zero count and negative bins in the first.
+ * The client uses it to send a sketch too long for one datagram.
+ */
+export function splitSketch(sketch: QuantileSketch): [QuantileSketch, QuantileSketch] {
+  const low = createSketch();
+  const high = createSketch();
+  const store = sketch.store;
+  const middle = Math.floor((store.minKey + store.maxKey) / 2);
+  if (store.count > 0) {
+    for (let key = store.minKey; key <= store.maxKey; key++) {
+      const count = store.bins[key - store.offset] as number;
+      if (count > 0) (key <= middle ? low : high).store.add(key, count);
+    }
+  }
+  low.zeroCount = sketch.zeroCount;
+  low.negativeStore.copy(sketch.negativeStore);
+  for (const part of [low, high]) part.count = part.zeroCount + part.store.count + part.negativeStore.count;
+  return [low, high];
+}
+
 function allSafeIntegers(store: Store): boolean {
   for (let key = store.minKey; key <= store.maxKey; key++) {
     if (!Number.isSafeInteger(store.bins[key - store.offset])) return false;

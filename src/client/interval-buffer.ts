@@ -1,7 +1,8 @@
 import { figuresOf } from '../aggregate/partial-figures.js';
 import { CounterPartial, SetPartial, TimerPartial } from '../aggregate/partial.js';
+import { encodeSketch, splitSketch, type QuantileSketch } from '../aggregate/sketch.js';
 import type { MetricType } from '../protocol/metric-type.js';
-import { encodePartialLine, type GaugeSection } from '../protocol/partial-line.js';
+import { encodePartialLine, type GaugeSection, type TimerFigures } from '../protocol/partial-line.js';
 
 /**
  * The client's current interval: one partial per series, merged in memory
@@ -61,9 +62,9 @@ export class IntervalBuffer {
 
   /**
    * Takes the interval's lines and starts a new interval. A timer whose
-   * values make its line longer than `maxLineBytes` goes as a sketch; a set
-   * too long for one line is split over several. Lines that still do not
-   * fit are counted in the result's `oversize`.
+   * values make its line longer than `maxLineBytes` goes as a sketch, split
+   * over several lines when it must; so is a set. What still does not fit
+   * (a name and tags near the MTU) is counted in the result's `oversize`.
    */
   drain(maxLineBytes: number): { lines: string[]; oversize: number } {
     const lines: string[] = [];
@@ -76,9 +77,9 @@ export class IntervalBuffer {
         oversize += split.oversize;
         continue;
       }
-      let line = encodePartialLine(name, tags, partial.type === 'gauge' ? partial.figures() : figuresOf(partial));
-      if (!fits(line) && partial.type === 'timer') line = encodePartialLine(name, tags, figuresOf(partial, true));
+      const line = encodePartialLine(name, tags, partial.type === 'gauge' ? partial.figures() : figuresOf(partial));
       if (fits(line)) lines.push(line);
+      else if (partial.type === 'timer') oversize += sketchLines(name, tags, partial, fits, lines);
       else oversize++;
     }
     this.#series = new Map();
@@ -134,6 +135,43 @@ function record(section: GaugeSection | null, value: number): GaugeSection {
   if (value > section.max) section.max = value;
   section.last = value;
   return section;
+}
+
+/**
+ * A timer too long for one line with its values: its sketch, split by value
+ * range over as many lines as it needs. Each line is a valid timer partial
+ * of the values in its range; the first carries the sum and sum of squares,
+ * the others 0, and all the exact min and max, so the merge is exact.
+ * Returns 1 when even a one-bin piece does not fit (nothing is sent then).
+ */
+function sketchLines(name: string, tags: string, timer: TimerPartial, fits: (line: string) => boolean, out: string[]): number {
+  const pieces: string[] = [];
+  const { min, max } = timer;
+  const place = (sketch: QuantileSketch, first: boolean): boolean => {
+    const figures: TimerFigures = {
+      type: 'timer',
+      count: sketch.count,
+      samples: sketch.count,
+      sum: first ? timer.sum : 0,
+      sumSquares: first ? timer.sumSquares : 0,
+      min,
+      max,
+      values: null,
+      sketch: encodeSketch(sketch),
+    };
+    const line = encodePartialLine(name, tags, figures);
+    if (fits(line)) {
+      pieces.push(line);
+      return true;
+    }
+    if (sketch.store.count === 0 || sketch.store.minKey === sketch.store.maxKey) return false;
+    const [low, high] = splitSketch(sketch);
+    return place(low, first) && (high.count === 0 || place(high, false));
+  };
+  // A split sketch's pieces hold counts, not rate-adjusted counts: only a client's timers (rate 1) are split.
+  if (timer.count !== timer.samples || !place(timer.sketch!, true)) return 1;
+  out.push(...pieces);
+  return 0;
 }
 
 /** A set's members over as many lines as they need; the adds beyond one per member ride on the first line. */

@@ -1,6 +1,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import t, { type Test } from 'tap';
 import { dattss, type ClientOptions, type DattssClient, type DattssError } from '../../src/client/index.js';
+import { TimerPartial } from '../../src/aggregate/partial.js';
+import { LineParser } from '../../src/ingest/parser.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 // The client SDK's contract against a plain UDP socket that records every
@@ -101,6 +103,8 @@ t.test('no datagram exceeds the MTU; what cannot fit is split, sketched or dropp
     for (let i = 0; i < 200; i++) c.increment(`series.with.a.longish.name.${i}`, i);
     for (let i = 0; i < 400; i++) c.set('members', `member-${i}`);
     for (let i = 0; i < 32; i++) c.timing('slow', 1_000_000.123456 + i);
+    // 1 to 8e15: too many sketch bins for one line (partials only: as lines, a burst the receiver cannot keep up with).
+    if (mode === 'partials') for (let i = 0; i < 3000; i++) c.timing('wide', 1.0123 ** i);
     c.increment('x'.repeat(400));
     await rx.settle(c);
     t.ok(rx.datagrams.length > 10, `${mode}: ${rx.datagrams.length} datagrams`);
@@ -114,6 +118,21 @@ t.test('no datagram exceeds the MTU; what cannot fit is split, sketched or dropp
       t.ok(lines.filter((line) => line.startsWith('_p1|s|members|')).length > 1);
       t.match(lines.find((line) => line.startsWith('_p1|ms|slow|')), /\|=[A-Za-z0-9+/]+=*$/, '32 long values do not fit: the timer goes as a sketch');
       t.equal(lines.filter((line) => line.startsWith('_p1|c|series')).length, 200);
+      const wide = lines.filter((line) => line.startsWith('_p1|ms|wide|'));
+      t.ok(wide.length > 1, `the wide timer's sketch is split over ${wide.length} lines`);
+      const merged = new TimerPartial();
+      const parser = new LineParser({ sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [] });
+      parser.parse(Buffer.from(wide.join('\n')), {
+        sample: () => t.fail('no samples'),
+        event: () => undefined,
+        serviceCheck: () => undefined,
+        badLine: (reason) => t.fail(reason),
+        partial: (record) => merged.merge(record.partial as TimerPartial),
+      });
+      const direct = new TimerPartial();
+      for (let i = 0; i < 3000; i++) direct.add(1.0123 ** i, 1);
+      t.match(merged, { count: 3000, samples: 3000, sum: direct.sum, sumSquares: direct.sumSquares, min: 1, max: direct.max }, 'the pieces merge back exactly');
+      t.same([0.5, 0.9, 0.99].map((q) => merged.sketch!.getValueAtQuantile(q)), [0.5, 0.9, 0.99].map((q) => direct.sketch!.getValueAtQuantile(q)));
     } else {
       t.equal(rx.lines().length, 200 + 400 + 32);
     }
