@@ -37,7 +37,14 @@ export function openDatabase(options: ConfigOptions & { db?: string }): Database
   const path = cliConfig(options, { db: options.db }).db;
   if (!existsSync(path)) throw new DattssError('DATTSS_STORE_OPEN', `no database at ${path} — is the daemon running with --db ${path}?`);
   const db = openReadOnly(path);
-  const hasSeries = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'series'").get() !== undefined;
+  let hasSeries: boolean;
+  try {
+    hasSeries = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'series'").get() !== undefined;
+  } catch (cause) {
+    // better-sqlite3 opens any file lazily; the first read finds out it is not SQLite.
+    db.close();
+    throw new DattssError('DATTSS_STORE_OPEN', `cannot open ${path} for reading: ${(cause as Error).message}`, { cause });
+  }
   if (!hasSeries) {
     db.close();
     throw new DattssError('DATTSS_STORE_OPEN', `${path} is not a dattss database (it has no series table)`);
