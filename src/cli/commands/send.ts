@@ -39,14 +39,14 @@ export function sendCommand(): Command {
   return new Command('send')
     .description('send statsd lines to a daemon over UDP, checked first with the daemon\'s own parser')
     .argument('[lines...]', 'statsd lines, e.g. "hits:1|c" "api.latency:153|ms"; - reads lines from stdin')
-    .option('--agg <name value...>', 'a DaTtSs value, repeatable: --agg api.latency 153ms, --agg hits 1c, --agg queue 23g (or +3g, -2g)')
+    .option('--agg <name value...>', 'a DaTtSs value, repeatable: --agg api.latency 153ms, --agg hits 1c, --agg queue 23g, --agg queue +3g; a negative delta as --agg queue=-2g')
     .option('--host <host>', "the daemon's UDP host (env: DATTSS_HOST; default 127.0.0.1)")
     .option('--port <n>', "the daemon's UDP port (env: DATTSS_PORT; default 8125)")
     .option('--json', 'print the summary as JSON')
     .addOption(configOption())
     .addHelpText(
       'after',
-      "\nExamples:\n  dattss send 'hits:1|c' 'api.latency:153|ms|#env:prod'\n  dattss send --agg api.latency 153ms --agg queue.depth +3g\n  printf 'a:1|c\\nb:2|g\\n' | dattss send -",
+      "\nExamples:\n  dattss send 'hits:1|c' 'api.latency:153|ms|#env:prod'\n  dattss send --agg api.latency 153ms --agg queue.depth +3g --agg queue.depth=-2g\n  printf 'a:1|c\\nb:2|g\\n' | dattss send -",
     )
     .action(async (args: string[], options: SendOptions) => {
       const config = cliConfig(options, { host: options.host, port: options.port });
@@ -70,6 +70,7 @@ export function sendCommand(): Command {
 /**
  * `--agg` is variadic, so it takes name/value pairs; an item holding a ':' (or
  * '-') after them is a statsd line that commander put there, not a name.
+ * `name=value` is one item: commander reads a lone `-2g` as an option.
  */
 function splitAgg(items: readonly string[]): { lines: string[]; aggLines: string[] } {
   const lines: string[] = [];
@@ -78,6 +79,11 @@ function splitAgg(items: readonly string[]): { lines: string[]; aggLines: string
     const name = items[index] as string;
     if (name === '-' || name.includes(':')) {
       lines.push(name);
+      continue;
+    }
+    const equals = name.indexOf('=');
+    if (equals > 0) {
+      aggLines.push(aggLine(name.slice(0, equals), name.slice(equals + 1)));
       continue;
     }
     const value = items[index + 1];
