@@ -79,7 +79,7 @@ export function liveCommand(interrupted: () => AbortSignal): Command {
         const at = formatTime(Math.floor(nowMs / 1000), options.utc === true);
         const more = truncated ? '  (more series match: raise --limit)' : '';
         // Home and clear, then the whole view: redrawn in place like top.
-        process.stdout.write(`\x1b[H\x1b[2Jdattss live ${glob ?? ''}  ${at}  every ${intervalSec} s, Ctrl-C to stop${more}\n\n${text}`);
+        process.stdout.write(`\x1b[H\x1b[2Jdattss live${glob === undefined ? '' : ` ${glob}`}  ${at}  every ${intervalSec} s, Ctrl-C to stop${more}\n\n${text}`);
         await pause(intervalSec * 1000, abort);
       }
     });

@@ -47,7 +47,7 @@ export function weekCommand(): Command {
           { key: 'daysWithData', header: 'days', kind: 'number' },
         ];
         const rows = view.buckets.map((bucket) => ({ ...bucket, change: changePercent(bucket.today, bucket.weekAverage) }));
-        process.stdout.write(render(format, columns, rows, () => ({ name: selector.name, type: selector.type, ...view }), { utc: options.utc === true }));
+        process.stdout.write(render(format, columns, rows, () => ({ name: selector.name, type: selector.type, ...view, buckets: rows }), { utc: options.utc === true }));
       } finally {
         db.close();
       }
