@@ -67,6 +67,7 @@ t.test('live names an unreachable daemon', async (t) => {
     'refused',
   );
   failed(t, await runCli(t, ['live', '--url', 'not a url']), 2, /^dattss: --url: expected an address like/, 'bad url');
+  failed(t, await runCli(t, ['live', '--http-port', '70000']), 2, /^dattss: --http-port: expected an integer from 1 to 65535, got "70000"/, 'bad port');
 });
 
 

@@ -91,10 +91,15 @@ interface LiveRequest {
 }
 
 function liveRequest(glob: string | undefined, options: LiveOptions): LiveRequest {
-  const config = cliConfig(options, { httpHost: options.httpHost, httpPort: options.httpPort, token: options.token });
+  // The flags say where to connect, not what the daemon exposes, so they stay out of the config
+  // and its checks (a remote --http-host without a token is the daemon's business, not ours).
+  const config = cliConfig(options, {});
+  const host = options.httpHost ?? config.httpHost;
+  const port = options.httpPort === undefined ? config.httpPort : parseLimit(options.httpPort, 0, 65535, '--http-port');
+  const token = options.token ?? config.token;
   let base: URL;
   try {
-    base = new URL(options.url ?? `http://${hostForUrl(config.httpHost)}:${config.httpPort}`);
+    base = new URL(options.url ?? `http://${hostForUrl(host)}:${port}`);
   } catch {
     throw new DattssError('DATTSS_CLI_USAGE', `--url: expected an address like http://127.0.0.1:8127, got ${JSON.stringify(options.url)}`);
   }
@@ -102,7 +107,7 @@ function liveRequest(glob: string | undefined, options: LiveOptions): LiveReques
   if (glob !== undefined) url.searchParams.set('search', glob);
   if (options.type !== undefined) url.searchParams.set('type', options.type);
   if (options.limit !== undefined) url.searchParams.set('limit', options.limit);
-  return { url, headers: config.token === '' ? {} : { authorization: `Bearer ${config.token}` } };
+  return { url, headers: token === '' ? {} : { authorization: `Bearer ${token}` } };
 }
 
 /** A daemon bound to every address is reached on loopback; IPv6 literals need brackets in a URL. */
