@@ -64,11 +64,14 @@ export function collect(value: string, previous: string[] | undefined): string[]
 
 /**
  * A transient "working…" line on stderr while a long read runs, shown only
- * on a terminal so that pipes and logs stay clean; the returned function
- * erases it.
+ * on a terminal so that pipes and logs stay clean: `update` rewrites it,
+ * `done` erases it.
  */
-export function statusLine(text: string): () => void {
-  if (process.stderr.isTTY !== true) return () => {};
+export function statusLine(text: string): { update(text: string): void; done(): void } {
+  if (process.stderr.isTTY !== true) return { update: () => {}, done: () => {} };
   process.stderr.write(`${text}…`);
-  return () => process.stderr.write('\r\x1b[K');
+  return {
+    update: (next) => process.stderr.write(`\r\x1b[K${next}…`),
+    done: () => process.stderr.write('\r\x1b[K'),
+  };
 }

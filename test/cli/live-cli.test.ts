@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import t from 'tap';
-import { BIN, failed, ok, runCli, twoMinutes } from '../helpers/cli.js';
+import { failed, ok, runCli, runInTerminal, twoMinutes } from '../helpers/cli.js';
 
 // `dattss live`, run as the real binary against a running daemon's HTTP API.
 
@@ -73,28 +72,13 @@ t.test('live names an unreachable daemon', async (t) => {
 
 t.test('live on a terminal redraws in place every --interval until Ctrl-C', async (t) => {
   const running = await twoMinutes(t);
-  // script(1) gives the CLI a pseudo-terminal; a ^C typed into it is SIGINT for the CLI.
-  const command = `${process.execPath} ${BIN} live --interval 1 --utc --http-port ${running.addresses.http?.port}`;
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DATTSS_')));
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...env, TZ: 'UTC' }, stdio: ['pipe', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let screen = '';
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const redraws = (): number => screen.split('\x1b[H\x1b[2J').length - 1;
-  await new Promise<void>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`fewer than 2 redraws within 10 s: ${JSON.stringify(screen)}`)), 10_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      screen += chunk.toString();
-      if (redraws() >= 2) {
-        clearTimeout(deadline);
-        resolve();
-      }
-    });
-  });
-  child.stdin.write('\x03');
-  t.equal(await exited, 0, 'Ctrl-C ends it with status 0');
+  const terminal = runInTerminal(t, ['live', '--interval', '1', '--utc', '--http-port', String(running.addresses.http?.port)]);
+  const redraws = (screen: string): number => screen.split('\x1b[H\x1b[2J').length - 1;
+  await terminal.waitFor((screen) => redraws(screen) >= 2, 'a second redraw');
+  // A ^C typed into the terminal is SIGINT for the CLI.
+  terminal.type('\x03');
+  t.equal(await terminal.exited, 0, 'Ctrl-C ends it with status 0');
+  const screen = terminal.screen();
   const last = screen.slice(screen.lastIndexOf('\x1b[H\x1b[2J'));
   t.match(last, /^\x1b\[H\x1b\[2Jdattss live  2026-01-05T10:22:02Z  every 1 s, Ctrl-C to stop\r\n\r\nname +type +tags +now \(5 s\)/, 'a header with the daemon\'s time, then the table');
   t.match(last, /\r\nqueue +gauge +1 +1 +- +1 +1 +1\r\n/);

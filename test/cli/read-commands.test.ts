@@ -1,5 +1,9 @@
+import { join } from 'node:path';
 import t from 'tap';
-import { MINUTE_MS, ok, RANGE, runCli, twoMinutes } from '../helpers/cli.js';
+import type { MinuteAggregate } from '../../src/aggregate/summarize.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { MINUTE_MS, ok, RANGE, runCli, runInTerminal, twoMinutes } from '../helpers/cli.js';
+import { tempDir } from '../helpers/daemon.js';
 
 // `dattss query` and `dattss series`, run as the real binary against a database a real daemon wrote.
 
@@ -118,3 +122,30 @@ t.test('series: every stored series with its type, tags and first and last minut
   t.match(run.stderr, /^dattss: showing 2 of \d+ series; raise --limit to see more\n$/, 'says the list is cut');
 });
 
+
+t.test('query on a terminal shows its progress on stderr and erases it before the table', async (t) => {
+  // 25,000 minute rows, written by the daemon's store: 250 tag sets of one counter over 100 minutes.
+  const dbPath = join(tempDir(t), 'dattss.db');
+  const store = new SqliteStore({ path: dbPath, busyTimeoutMs: 1000, retention: { minuteDays: 8, hourDays: 400, dayDays: 0 } });
+  const startSec = MINUTE_MS / 1000;
+  for (let minute = 0; minute < 100; minute++) {
+    store.writeMinute(
+      Array.from({ length: 250 }, (_, shard): MinuteAggregate => ({
+        type: 'counter', name: 'many', tags: `shard:${shard}`, tsSec: startSec + minute * 60, count: 1, samples: 1, sum: 1, sumSquares: null,
+        min: null, max: null, last: null, lastAtMs: null, p50: null, p90: null, p95: null, p99: null, sketch: null, members: null,
+      })),
+    );
+  }
+  store.close();
+  const range = ['--from', String(startSec), '--to', String(startSec + 6000), '--resolution', '1m', '--utc', '--stat', 'sum'];
+  const terminal = runInTerminal(t, ['query', 'many', '--db', dbPath, ...range]);
+  t.equal(await terminal.exited, 0);
+  const screen = terminal.screen();
+  t.match(screen, /^reading many at 1m…\r\x1b\[Kreading many at 1m: 10,000 rows…\r\x1b\[Kreading many at 1m: 20,000 rows…\r\x1b\[Ktime {18}sum\r\n/, 'progress every 10,000 rows, erased');
+  t.match(screen, /\r\n2026-01-05T10:20:00Z  250\r\n/, 'then the table: 250 tag sets merged per minute');
+  t.equal(screen.split('\r\n').length, 102, 'a header, 100 minutes and the final line end');
+
+  const piped = await runCli(t, ['query', 'many', '--db', dbPath, ...range]);
+  ok(t, piped, 'piped: no progress');
+  t.equal(piped.stdout.replace(/\n/g, '\r\n'), screen.slice(screen.indexOf('time')), 'the same table');
+});

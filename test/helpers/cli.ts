@@ -78,3 +78,54 @@ export function failed(t: Test, run: CliRun, status: number, line: string | RegE
   t.notMatch(run.stderr, /\n\s+at /, `${what}: no stack trace`);
 }
 
+
+export interface TerminalRun {
+  /** Everything the terminal showed so far: stdout and stderr together, with `\r\n` line ends. */
+  screen(): string;
+  /** Resolves once `test(screen)` holds; fails after 10 s. */
+  waitFor(test: (screen: string) => boolean, what: string): Promise<void>;
+  /** Types into the terminal (`\x03` is Ctrl-C). */
+  type(text: string): void;
+  /** Resolves with the exit status. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs `dattss ...args` on a pseudo-terminal made by script(1), so that it
+ * sees a TTY on stdout and stderr as it would in an operator's shell.
+ */
+export function runInTerminal(t: Test, args: string[]): TerminalRun {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DATTSS_')));
+  const command = [process.execPath, BIN, ...args].map((arg) => `'${arg.replace(/'/g, "'\\''")}'`).join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...clean, TZ: 'UTC' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let screen = '';
+  const listeners = new Set<() => void>();
+  child.stdout.on('data', (chunk: Buffer) => {
+    screen += chunk.toString();
+    for (const listener of listeners) listener();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    screen: () => screen,
+    type: (text) => child.stdin.write(text),
+    exited,
+    waitFor: (test, what) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (!test(screen)) return;
+          listeners.delete(check);
+          clearTimeout(deadline);
+          resolve();
+        };
+        const deadline = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`${what}: not seen within 10 s; the screen: ${JSON.stringify(screen)}`));
+        }, 10_000);
+        listeners.add(check);
+        check();
+      }),
+  };
+}

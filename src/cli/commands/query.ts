@@ -5,7 +5,7 @@ import type { MetricType } from '../../protocol/metric-type.js';
 import { queryRange, type Point } from '../../store/queries.js';
 import { RESOLUTIONS } from '../../store/resolution.js';
 import { collect, configOption, dbOption, nowSec, openDatabase, statusLine, type ConfigOptions } from '../context.js';
-import { chosenFormat, formatOptions, render, type Cell, type Column } from '../format.js';
+import { chosenFormat, formatNumber, formatOptions, render, type Cell, type Column } from '../format.js';
 
 interface QueryOptions extends ConfigOptions {
   db?: string;
@@ -67,9 +67,10 @@ function runQuery(name: string, options: QueryOptions): string {
     const columns = (stats ?? DEFAULT_STATS[selector.type]).map((stat) => statColumn(stat, selector.type));
     const percentiles = columns.filter((column) => /^p\d/.test(column.key)).map((column) => column.key.slice(1));
     const { downsampled, ...query } = buildRangeQuery(selector, range, percentiles.length === 0 ? undefined : percentiles.join(','));
-    const done = statusLine(`reading ${name} at ${query.resolution}`);
-    const result = queryRange(db, query);
-    done();
+    const what = `reading ${name} at ${query.resolution}`;
+    const status = statusLine(what);
+    const result = queryRange(db, query, (rowsRead) => status.update(`${what}: ${formatNumber(rowsRead)} rows`));
+    status.done();
     const step = RESOLUTIONS[result.resolution].seconds;
     const rows = result.points.map((point) => ({
       ts: point.ts,

@@ -35,9 +35,9 @@ export function weekCommand(): Command {
       const db = openDatabase(options);
       try {
         const selector = resolveSelector(db, { name, type: options.type, tag: options.tag });
-        const done = statusLine(`reading 8 days of ${name}`);
+        const status = statusLine(`reading 8 days of ${name}`);
         const view = weekView(db, { ...selector, nowSec: nowSec(), bucketMinutes, timeZone });
-        done();
+        status.done();
         const unit = selector.type === 'timer' ? ' ms' : '';
         const columns: Column[] = [
           { key: 'label', header: 'time', kind: 'text' },
