@@ -72,3 +72,14 @@ t.test('--help of every command lists its options and exits 0', async (t) => {
     t.match(run.stdout, /\nExamples:\n/, `${command} --help has examples`);
   }
 });
+
+t.test('dattss --help lists the operator commands; an unknown command exits 2', async (t) => {
+  const run = await runCli(t, ['--help']);
+  ok(t, run, '--help');
+  for (const usage of ['query [options] <name>', 'series [options] [glob]', 'live [options] [glob]', 'week [options] <name>', 'send [options] [lines...]']) {
+    t.match(run.stdout, new RegExp(`\\n  ${usage.replace(/[[\]().]/g, '\\$&')}\\s`), usage);
+  }
+  const unknown = await runCli(t, ['qurey']);
+  t.equal(unknown.status, 2, 'unknown command: exit status 2');
+  t.match(unknown.stderr, /^error: unknown command 'qurey'\n\(Did you mean query\?\)/);
+});
