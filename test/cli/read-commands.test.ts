@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { MinuteAggregate } from '../../src/aggregate/summarize.js';
@@ -115,6 +116,14 @@ t.test('series: every stored series with its type, tags and first and last minut
     truncated: false,
     series: [{ name: 'api.latency', type: 'timer', tags: '', firstSeen: MINUTE_MS / 1000, lastSeen: MINUTE_MS / 1000 + 60 }],
   });
+
+  // The daemon's config file, or DATTSS_CONFIG, tells where its database is.
+  const config = join(tempDir(t), 'dattss.json');
+  writeFileSync(config, JSON.stringify({ db: dbPath }));
+  const fromConfig = await runCli(t, ['series', 'users', '--config', config, '--utc', '--format', 'csv']);
+  ok(t, fromConfig, '--config');
+  t.equal(fromConfig.stdout, 'name,type,tags,firstSeen,lastSeen\nusers,set,,2026-01-05T10:20:00Z,2026-01-05T10:21:00Z\n', 'the db of --config');
+  t.equal((await runCli(t, ['series', 'users', '--utc', '--format', 'csv'], { env: { DATTSS_CONFIG: config } })).stdout, fromConfig.stdout, 'the db of DATTSS_CONFIG');
 
   run = await runCli(t, ['series', '--db', dbPath, '--limit', '2']);
   t.equal(run.status, 0);
