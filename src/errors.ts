@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   DATTSS_HTTP_NOT_FOUND: 'No HTTP route matches the method and path',
   DATTSS_HTTP_INTERNAL: 'An HTTP handler failed unexpectedly',
   DATTSS_DAEMON_STATE: 'A daemon method was called in the wrong lifecycle state',
+  DATTSS_CLI_USAGE: 'A command-line argument of a CLI command is invalid',
+  DATTSS_DAEMON_UNREACHABLE: "The CLI could not reach the daemon's HTTP API, or the daemon refused the request",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
