@@ -4,8 +4,9 @@ import { failed, ok, runCli } from '../helpers/cli.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { sendAndSettle, startDaemon, tempDir } from '../helpers/daemon.js';
 
-// `dattss week` (and `query --since`) read "now" from the real clock, so the daemons that write
-// the database run on fake clocks set to this hour, yesterday's and the day before's.
+// The daemons that write the database run on fake clocks set to one hour of a fixed day, and of the
+// two days before; `week --at` and `query --to` read the database as of that hour, so the test does
+// not depend on the real date.
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
@@ -14,7 +15,8 @@ function formatHour(hour: number): string {
 }
 
 t.test('week: today against the average of the previous days, per bucket', async (t) => {
-  const thisHourMs = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+  const thisHourMs = Date.UTC(2026, 10, 18, 14);
+  const at = ['--at', String(thisHourMs / 1000 + 1800)];
   const dbPath = join(tempDir(t), 'dattss.db');
   // One daemon after another on the same file, as restarts on three days would.
   for (const [daysAgo, value] of [[2, 20], [1, 10], [0, 30]] as const) {
@@ -27,7 +29,7 @@ t.test('week: today against the average of the previous days, per bucket', async
   const hour = new Date(thisHourMs).getUTCHours();
   const today = new Date(thisHourMs).toISOString().slice(0, 10);
 
-  let run = await runCli(t, ['week', 'hits', '--db', dbPath, '--utc']);
+  let run = await runCli(t, ['week', 'hits', '--db', dbPath, '--utc', ...at]);
   ok(t, run, 'table');
   const header = `time   today ${today}  week average  change  days`;
   const line = (label: string, cells: [string, string, string, string]): string =>
@@ -36,14 +38,14 @@ t.test('week: today against the average of the previous days, per bucket', async
   for (let h = 0; h < 24; h++) expected.push(line(formatHour(h), h === hour ? ['30', '15', '100%', '2'] : ['-', '-', '-', '0']));
   t.equal(run.stdout, `${expected.join('\n')}\n`, 'this hour: 30 today against (20 + 10) / 2, up 100%');
 
-  run = await runCli(t, ['week', 'hits', '--db', dbPath, '--utc', '--format', 'csv']);
+  run = await runCli(t, ['week', 'hits', '--db', dbPath, '--utc', '--format', 'csv', ...at]);
   ok(t, run, 'csv');
   const csv = run.stdout.split('\n');
   t.equal(csv[0], 'label,today,weekAverage,change,daysWithData');
   t.equal(csv[hour + 1], `${formatHour(hour)},30,15,100,2`);
   t.equal(csv.length, 26, 'a header, 24 buckets and the final newline');
 
-  run = await runCli(t, ['week', 'lat', '--db', dbPath, '--json', '--bucket', '30', '--tz', 'UTC']);
+  run = await runCli(t, ['week', 'lat', '--db', dbPath, '--json', '--bucket', '30', '--tz', 'UTC', ...at]);
   ok(t, run, 'json');
   const week = JSON.parse(run.stdout) as { name: string; type: string; timeZone: string; today: string; previousDays: string[]; buckets: unknown[] };
   t.match(week, { name: 'lat', type: 'timer', timeZone: 'UTC', today });
@@ -51,7 +53,7 @@ t.test('week: today against the average of the previous days, per bucket', async
   t.equal(week.buckets.length, 48, '30-minute buckets');
   t.same(week.buckets[hour * 2], { minuteOfDay: hour * 60, label: formatHour(hour), today: 100, weekAverage: 100, daysWithData: 2, change: 0 });
 
-  run = await runCli(t, ['week', 'lat', '--db', dbPath, '--utc', '--bucket', '60']);
+  run = await runCli(t, ['week', 'lat', '--db', dbPath, '--utc', '--bucket', '60', '--at', new Date(thisHourMs + 1_800_000).toISOString()]);
   ok(t, run, 'timer table');
   t.equal(run.stdout.split('\n')[hour + 1], line(formatHour(hour), ['100 ms', '100 ms', '0%', '2']), 'timers in ms');
 
@@ -59,8 +61,10 @@ t.test('week: today against the average of the previous days, per bucket', async
   failed(t, await runCli(t, ['week', 'hits', '--db', dbPath, '--tz', 'Mars/Olympus']), 2, /^dattss: unknown timezone "Mars\/Olympus"/, 'bad zone');
   failed(t, await runCli(t, ['week', 'nothing', '--db', dbPath]), 1, 'dattss: no series named "nothing" is stored [DATTSS_SERIES_NOT_FOUND]', 'unknown series');
 
-  // --since counts back from the real now: 23 hours hold this hour's minute but not yesterday's.
-  run = await runCli(t, ['query', 'hits', '--db', dbPath, '--since', '23h', '--resolution', '1m', '--max-points', '1440', '--format', 'csv', '--utc']);
+  failed(t, await runCli(t, ['week', 'hits', '--db', dbPath, '--at', 'yesterday']), 2, /^dattss: at: /, 'bad --at');
+
+  // --since counts back from --to: 23 hours hold this hour's minute but not yesterday's.
+  run = await runCli(t, ['query', 'hits', '--db', dbPath, '--since', '23h', ...['--to', String(thisHourMs / 1000 + 1800)], '--resolution', '1m', '--max-points', '1440', '--format', 'csv', '--utc']);
   ok(t, run, 'query --since');
   t.equal(run.stdout, `ts,sum,rate\n${new Date(thisHourMs).toISOString().slice(0, 19)}Z,30,0.5\n`);
 });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { parseLimit, resolveSelector } from '../../api/read-params.js';
+import { parseInstantSec, parseLimit, resolveSelector } from '../../api/read-params.js';
 import { weekView } from '../../store/week.js';
 import { collect, configOption, dbOption, nowSec, openDatabase, statusLine, type ConfigOptions } from '../context.js';
 import { chosenFormat, formatOptions, render, type Column } from '../format.js';
@@ -10,6 +10,7 @@ interface WeekOptions extends ConfigOptions {
   type?: string;
   bucket?: string;
   tz?: string;
+  at?: string;
   format?: string;
   json?: boolean;
   utc?: boolean;
@@ -22,21 +23,23 @@ export function weekCommand(): Command {
     .option('--tag <k:v>', 'only series carrying this tag (repeatable); their values are merged', collect)
     .option('--type <type>', 'counter, timer, gauge or set; needed only when the name has several')
     .option('--bucket <minutes>', 'bucket length in minutes, a divisor of 60 (default 60)')
-    .option('--tz <zone>', 'IANA time zone of the days and buckets (default: the local zone; UTC with --utc)');
+    .option('--tz <zone>', 'IANA time zone of the days and buckets (default: the local zone; UTC with --utc)')
+    .option('--at <time>', 'the view as it was at this instant, Unix seconds or ISO 8601 (default: now)');
   for (const option of formatOptions()) command.addOption(option);
   return command
     .addOption(dbOption())
     .addOption(configOption())
-    .addHelpText('after', '\nExamples:\n  dattss week hits\n  dattss week api.latency --bucket 15 --tz Europe/Paris --format csv')
+    .addHelpText('after', '\nExamples:\n  dattss week hits\n  dattss week api.latency --bucket 15 --tz Europe/Paris --format csv\n  dattss week hits --at 2026-11-20T18:00:00Z')
     .action((name: string, options: WeekOptions) => {
       const format = chosenFormat(options);
       const bucketMinutes = parseLimit(options.bucket, 60, 60, 'bucket');
+      const atSec = options.at === undefined ? nowSec() : parseInstantSec(options.at, 'at');
       const timeZone = options.tz ?? (options.utc === true ? 'UTC' : Intl.DateTimeFormat().resolvedOptions().timeZone);
       const db = openDatabase(options);
       try {
         const selector = resolveSelector(db, { name, type: options.type, tag: options.tag });
         const status = statusLine(`reading 8 days of ${name}`);
-        const view = weekView(db, { ...selector, nowSec: nowSec(), bucketMinutes, timeZone });
+        const view = weekView(db, { ...selector, nowSec: atSec, bucketMinutes, timeZone });
         status.done();
         const unit = selector.type === 'timer' ? ' ms' : '';
         const columns: Column[] = [
