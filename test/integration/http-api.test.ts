@@ -40,7 +40,7 @@ t.test('an empty database: no series, health up, helpful 404s', async (t) => {
   const running = await startDaemon(t, new FakeClock(START_MS));
   t.ok((running.addresses.http?.port ?? 0) > 0, 'HTTP on an ephemeral port');
   t.match(await get(running, '/api/series'), { status: 200, body: { total: 0, truncated: false, series: [] } });
-  t.match(await get(running, '/api/health'), { status: 200, body: { status: 'up', flushErrors: 0, seriesLive: 0 } });
+  t.match(await get(running, '/api/health'), { status: 200, body: { status: 'up', flushErrors: 0, seriesLive: 0, metricsPrefix: 'dattss.' } });
   t.match(await get(running, '/api/live'), { status: 200, body: { nowMs: START_MS, truncated: false, series: [] } });
   t.match(await get(running, '/api/query?name=hits'), {
     status: 404,
