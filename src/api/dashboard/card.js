@@ -50,6 +50,7 @@ export class SeriesCard {
         : Promise.resolve(this.week),
     ]);
     const current = live.series.find((candidate) => candidate.tags === tags) ?? null;
+    this.nowSec = live.nowMs / 1000;
     this.#showLive(current, live.nowMs);
     this.#showMessage(history === null ? 'Not stored yet: the first minute is written to the database when it ends.' : null);
     this.history = history ?? { fromSec: Math.floor(live.nowMs / 1000) - rangeSec(range), toSec: Math.floor(live.nowMs / 1000), resolution: '1m', points: [] };
@@ -107,7 +108,7 @@ export class SeriesCard {
   #draw() {
     const { type } = this.series;
     const bucketSec = BUCKET_SEC[this.history.resolution] ?? 60;
-    const history = historyData(type, this.history, bucketSec, this.liveSamples);
+    const history = historyData(type, this.history, bucketSec, this.liveSamples, this.nowSec);
     const week = weekData(type, this.week, WEEK_BUCKET_MINUTES);
     const width = this.#chartWidth();
     if (this.historyPlot === undefined) {

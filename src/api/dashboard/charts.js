@@ -35,15 +35,15 @@ function columnOf(type, column, point, bucketSec) {
 
 /**
  * Columns for uPlot: x (Unix seconds), the stored buckets' columns, then the
- * live moving-average samples. A bucket without data is a gap (null), except
- * for counters, where it means zero; x values that belong to the other
- * source are `undefined`, which uPlot draws across.
+ * live moving-average samples. A bucket that ended before now without data
+ * is a gap (null), except for counters, where it means zero; x values that
+ * belong to the other source are `undefined`, which uPlot draws across.
  */
-export function historyData(type, query, bucketSec, liveSamples) {
+export function historyData(type, query, bucketSec, liveSamples, nowSec) {
   const columns = historyColumns(type);
   const rows = new Map();
   const firstBucket = Math.ceil(query.fromSec / bucketSec) * bucketSec;
-  for (let ts = firstBucket; ts + bucketSec <= query.toSec; ts += bucketSec) {
+  for (let ts = firstBucket; ts + bucketSec <= Math.min(query.toSec, nowSec); ts += bucketSec) {
     rows.set(ts, { values: columns.map(() => (type === 'counter' ? 0 : null)) });
   }
   for (const point of query.points) {
