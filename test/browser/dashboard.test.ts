@@ -78,7 +78,7 @@ async function browserTests(): Promise<void> {
     await page.waitForFunction(() => document.querySelectorAll('.card .uplot').length === 4);
 
     const hits = await plotOf(page, 0, 'historyPlot');
-    t.same(hits.labels, ['Time', 'per minute', '1-min moving avg (live)']);
+    t.same(hits.labels, ['time', 'per minute', '1-min moving avg (live)']);
     t.equal(valueAt(hits.data, 1, M0_SEC), 3 / 60, 'minute 0: 3 hits as a rate per second');
     t.equal(valueAt(hits.data, 1, M1_SEC), 12 / 60, 'minute 1: 12 hits');
     t.equal(valueAt(hits.data, 1, M0_SEC - 60), 0, 'a minute without hits is zero');
@@ -88,9 +88,10 @@ async function browserTests(): Promise<void> {
     const card = page.locator('.card[data-name="hits"]');
     t.equal(await card.locator('[data-stat=average] dd').innerText(), '0.2 /s', 'moving average of the last minute, with its unit');
     t.equal(await card.locator('[data-stat=current] dd').innerText(), '5', 'this 5-second interval so far');
+    t.equal(await card.locator('[data-stat=total] dd').innerText(), '12', 'hits in the last minute');
 
     const latency = await plotOf(page, 1, 'historyPlot');
-    t.same(latency.labels, ['Time', 'mean', 'p50', 'p90', 'p99', '1-min moving avg (live)']);
+    t.same(latency.labels, ['time', 'mean', 'p50', 'p90', 'p99', '1-min moving avg (live)']);
     t.equal(latency.bands, 2, 'p50–p90 and p90–p99 bands');
     t.equal(valueAt(latency.data, 1, M0_SEC), 50.5, 'mean of 1..100 ms');
     for (const [column, expected] of [[2, 50], [3, 90], [4, 99]] as const) {
@@ -102,9 +103,11 @@ async function browserTests(): Promise<void> {
     const week = await plotOf(page, 0, 'weekPlot');
     t.same(week.labels, ['time', 'today', 'week average']);
     t.equal(week.data[0]?.length, 96, 'one point per 15 minutes of the day');
-    t.equal(valueAt(week.data, 1, (10 * 60 + 15) * 60), 15 / 900, 'today 10:15–10:30: the 15 hits flushed so far, per second');
+    t.equal(valueAt(week.data, 1, (10 * 60 + 15) * 60), null, "today's 10:15–10:30 total is not in yet: left out, not drawn as a drop");
     t.equal(valueAt(week.data, 2, (10 * 60 + 15) * 60), 30 / 900, "yesterday's 30 hits at 10:21 make the 10:15 week average");
     t.equal(valueAt(week.data, 1, 10 * 3600), null, 'no hits today at 10:00');
+    const latencyWeek = await plotOf(page, 1, 'weekPlot');
+    t.equal(valueAt(latencyWeek.data, 1, (10 * 60 + 15) * 60), (5050 + 10 * 200) / 110, "a timer's running bucket is shown: the mean so far");
 
     // New traffic: the live numbers follow without a reload…
     await sendAndSettle(running.daemon, running.addresses.udp.port, ['hits:7|c|#env:prod']);

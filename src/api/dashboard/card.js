@@ -90,7 +90,7 @@ export class SeriesCard {
     const m = live.movingAverage;
     switch (type) {
       case 'counter':
-        return replace(this.liveList, stat('current', 'this 5 s', formatNumber(live.current)), stat('average', '1-min avg', withUnit(m.ratePerSec, type)), stat('count', '1-min total', formatNumber(m.count)));
+        return replace(this.liveList, stat('current', 'this 5 s', formatNumber(live.current)), stat('average', '1-min avg', withUnit(m.ratePerSec, type)), stat('total', 'last minute', formatNumber(m.ratePerSec === null ? null : m.ratePerSec * 60)));
       case 'timer':
         return replace(this.liveList, stat('current', 'mean this 5 s', withUnit(live.current, type)), stat('average', '1-min avg', withUnit(m.mean, type)), stat('p99', '1-min p99', withUnit(m.p99, type)), stat('count', 'samples/min', formatNumber(m.count)));
       case 'gauge':
@@ -109,7 +109,7 @@ export class SeriesCard {
     const { type } = this.series;
     const bucketSec = BUCKET_SEC[this.history.resolution] ?? 60;
     const history = historyData(type, this.history, bucketSec, this.liveSamples, this.nowSec);
-    const week = weekData(type, this.week, WEEK_BUCKET_MINUTES);
+    const week = weekData(type, this.week, WEEK_BUCKET_MINUTES, this.nowSec * 1000);
     const width = this.#chartWidth();
     if (this.historyPlot === undefined) {
       this.historyPlot = new uPlot(historyOptions(type, width, 220), history, this.historyBox);

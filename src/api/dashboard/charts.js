@@ -1,8 +1,10 @@
 // uPlot options and data for a card's two charts. uPlot is loaded as a
 // classic script (window.uPlot) from the daemon: no bundler, no CDN.
-import { withUnit } from './format.js';
+import { formatNumber, UNIT_OF_TYPE, withUnit } from './format.js';
 
 const COLORS = { value: '#2563eb', average: '#ea580c', p50: '#0d9488', p90: '#7c3aed', p99: '#dc2626', today: '#2563eb', week: '#64748b' };
+/** A minute is written just after it ends: until then its absence is not yet a zero. */
+const FLUSH_GRACE_SEC = 10;
 const AXIS = { stroke: '#475569', grid: { stroke: '#e2e8f0', width: 1 }, ticks: { stroke: '#cbd5e1', width: 1 } };
 
 /** What a stored bucket shows: counters as a rate per second, everything else as stored. */
@@ -35,7 +37,7 @@ function columnOf(type, column, point, bucketSec) {
 
 /**
  * Columns for uPlot: x (Unix seconds), the stored buckets' columns, then the
- * live moving-average samples. A bucket that ended before now without data
+ * live moving-average samples. A bucket that ended (and was written) without data
  * is a gap (null), except for counters, where it means zero; x values that
  * belong to the other source are `undefined`, which uPlot draws across.
  */
@@ -43,7 +45,7 @@ export function historyData(type, query, bucketSec, liveSamples, nowSec) {
   const columns = historyColumns(type);
   const rows = new Map();
   const firstBucket = Math.ceil(query.fromSec / bucketSec) * bucketSec;
-  for (let ts = firstBucket; ts + bucketSec <= Math.min(query.toSec, nowSec); ts += bucketSec) {
+  for (let ts = firstBucket; ts + bucketSec <= Math.min(query.toSec, nowSec - FLUSH_GRACE_SEC); ts += bucketSec) {
     rows.set(ts, { values: columns.map(() => (type === 'counter' ? 0 : null)) });
   }
   for (const point of query.points) {
@@ -60,16 +62,32 @@ export function historyData(type, query, bucketSec, liveSamples, nowSec) {
   return data;
 }
 
+/** Ticks carry the unit, except for sets ("uniques" is too wide for an axis; the legend says it). */
 function unitAxis(type) {
-  return { ...AXIS, size: 70, values: (_plot, ticks) => ticks.map((tick) => withUnit(tick, type)) };
+  const unit = type === 'set' ? '' : UNIT_OF_TYPE[type];
+  return { ...AXIS, size: 64, values: (_plot, ticks) => ticks.map((tick) => (unit === '' ? formatNumber(tick) : `${formatNumber(tick)} ${unit}`)) };
 }
+
+const hourMinute = (tsSec) => new Date(tsSec * 1000).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+const dayMonth = (tsSec) => new Date(tsSec * 1000).toLocaleDateString('en-GB', { day: 'numeric', month: 'short' });
+
+/** 24-hour times, with the date under the first tick of each day; dates alone for ranges of days. */
+const TIME_AXIS = {
+  ...AXIS,
+  values: (_plot, ticks, _axis, _space, incrSec) =>
+    ticks.map((tick, i) => {
+      if (incrSec >= 86400) return dayMonth(tick);
+      const newDay = i === 0 || dayMonth(tick) !== dayMonth(ticks[i - 1]);
+      return newDay ? `${hourMinute(tick)}\n${dayMonth(tick)}` : hourMinute(tick);
+    }),
+};
 
 function line(label, color, type, extra = {}) {
   return { label, stroke: color, width: 2, value: (_plot, value) => withUnit(value, type), ...extra };
 }
 
 export function historyOptions(type, width, height) {
-  const series = [{}];
+  const series = [{ label: 'time', value: (_plot, tsSec) => (tsSec === null ? '–' : `${dayMonth(tsSec)} ${hourMinute(tsSec)}`) }];
   if (type === 'timer') {
     series.push(line('mean', COLORS.value, type));
     series.push(line('p50', COLORS.p50, type, { width: 1 }));
@@ -82,16 +100,25 @@ export function historyOptions(type, width, height) {
   const bands = type === 'timer'
     ? [{ series: [4, 3], fill: 'rgba(220, 38, 38, 0.10)' }, { series: [3, 2], fill: 'rgba(124, 58, 237, 0.10)' }]
     : [];
-  return { width, height, series, bands, axes: [AXIS, unitAxis(type)], scales: { x: { time: true } }, legend: { live: true } };
+  return { width, height, series, bands, axes: [TIME_AXIS, unitAxis(type)], scales: { x: { time: true } }, legend: { live: true } };
 }
 
-/** Today against the average of the 7 days before, per time-of-day bucket (x: seconds since local midnight). */
-export function weekData(type, week, bucketMinutes) {
+/**
+ * Today against the average of the 7 days before, per time-of-day bucket (x:
+ * seconds since local midnight). A counter's or a set's bucket still running
+ * is left out of today: its total is not in yet, and a half-filled bucket
+ * would read as a drop.
+ */
+export function weekData(type, week, bucketMinutes, nowMs) {
   const bucketSec = bucketMinutes * 60;
+  const now = new Date(nowMs);
+  const nowMinuteOfDay = now.getHours() * 60 + now.getMinutes();
+  const sums = type === 'counter' || type === 'set';
+  const running = (bucket) => sums && bucket.minuteOfDay <= nowMinuteOfDay && nowMinuteOfDay < bucket.minuteOfDay + bucketMinutes;
   const buckets = week.buckets;
   return [
     buckets.map((bucket) => bucket.minuteOfDay * 60),
-    buckets.map((bucket) => bucketValue(type, bucket.today, bucketSec)),
+    buckets.map((bucket) => (running(bucket) ? null : bucketValue(type, bucket.today, bucketSec))),
     buckets.map((bucket) => bucketValue(type, bucket.weekAverage, bucketSec)),
   ];
 }
