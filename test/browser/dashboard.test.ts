@@ -245,6 +245,8 @@ declare const sessionStorage: { getItem(key: string): string | null };
 async function open(t: Test, browser: Browser, running: RunningDaemon, path: string, viewport = { width: 1280, height: 900 }): Promise<Session> {
   const origin = `http://127.0.0.1:${running.addresses.http?.port}`;
   const context = await browser.newContext({ viewport, timezoneId: 'UTC' });
+  // Fail a broken wait well within tap's 60 s per file, not after playwright's default 30 s each.
+  context.setDefaultTimeout(10_000);
   t.teardown(() => context.close());
   const offLoopback: string[] = [];
   const session: Session = {

@@ -1,6 +1,6 @@
 // The dashboard's entry point: state (picked series, range) kept in the URL
 // hash, the refresh loop, the empty state and the token prompt.
-import { AuthRequired, getJson, storedToken, storeToken } from './api.js';
+import { ApiError, AuthRequired, getJson, storedToken, storeToken } from './api.js';
 import { RANGES, SeriesCard } from './card.js';
 import { timeOfDay } from './format.js';
 import { SeriesSearch } from './search.js';
@@ -151,7 +151,7 @@ class Dashboard {
       this.#layout();
       return;
     }
-    $('status').textContent = `cannot reach the daemon: ${error.message}`;
+    $('status').textContent = error instanceof ApiError ? `the daemon answered ${error.status}: ${error.message}` : `cannot reach the daemon: ${error.message}`;
     $('status').classList.add('down');
   }
 }

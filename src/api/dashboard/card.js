@@ -49,6 +49,7 @@ export class SeriesCard {
         ? this.#stored(() => getJson('week', { name, type, tags, bucketMinutes: WEEK_BUCKET_MINUTES, tz: timeZone() }))
         : Promise.resolve(this.week),
     ]);
+    if (this.destroyed) return; // removed while its answers were on the way
     const current = live.series.find((candidate) => candidate.tags === tags) ?? null;
     this.nowSec = live.nowMs / 1000;
     this.#showLive(current, live.nowMs);
@@ -59,6 +60,7 @@ export class SeriesCard {
   }
 
   destroy() {
+    this.destroyed = true;
     this.resizeObserver.disconnect();
     this.historyPlot?.destroy();
     this.weekPlot?.destroy();
