@@ -166,6 +166,10 @@ async function browserTests(): Promise<void> {
     await page.locator('#search').fill('*.requests');
     await page.locator('#results[data-search="*.requests"]').waitFor();
     t.equal(await page.locator('#results .note.more').innerText(), '1,950 more: type more of the name to narrow the list.', 'globs work too');
+
+    await running.daemon.stop();
+    await page.locator('#status.down').waitFor();
+    t.match(await page.locator('#status').innerText(), /^cannot reach the daemon/, 'a stopped daemon is reported, not hidden');
     session.checkClean();
   });
 
@@ -216,6 +220,10 @@ async function browserTests(): Promise<void> {
     await page.locator('.card h2', { hasText: hostile }).waitFor();
     t.equal(await page.locator('main img, #results img').count(), 0, 'no element was made from the name');
     t.equal(await page.evaluate(() => window.pwned), undefined, 'no script ran');
+
+    await page.locator('.card', { hasText: hostile }).getByRole('button', { name: /^Remove/ }).click();
+    await page.waitForFunction(() => document.querySelectorAll('.card').length === 1);
+    t.notMatch(decodeURIComponent(page.url()), 'img', 'a removed card leaves the URL too');
     session.checkClean(/^404 \/api\/(query|week)$/); // the hostile series is not stored yet
   });
 }

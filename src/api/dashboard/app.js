@@ -114,11 +114,15 @@ class Dashboard {
   async #tick(loop) {
     const tick = this.ticks++;
     try {
+      // Health on every turn, so a daemon that stopped or went down shows even with no card open.
+      const health = await getJson('health');
+      this.metricsPrefix = health.metricsPrefix;
       await this.#checkEmpty();
       const withWeek = tick % Math.max(1, Math.round(WEEK_REFRESH_MS / this.refreshMs)) === 0;
       await Promise.all(this.cards.map((card) => card.refresh(this.range, withWeek)));
-      $('status').textContent = `live · every ${this.refreshMs / 1000} s · ${timeOfDay(Date.now() / 1000)}`;
-      $('status').classList.remove('down');
+      const state = health.status === 'up' ? 'live' : `daemon ${health.status}`;
+      $('status').textContent = `${state} · every ${this.refreshMs / 1000} s · ${timeOfDay(Date.now() / 1000)}`;
+      $('status').classList.toggle('down', health.status !== 'up');
       document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes ?? 0) + 1);
     } catch (error) {
       this.#failed(error);
@@ -131,8 +135,6 @@ class Dashboard {
   /** The empty state stays until the first series that is not the daemon's own arrives. */
   async #checkEmpty() {
     if (this.hasUserData) return;
-    const health = await getJson('health');
-    this.metricsPrefix = health.metricsPrefix;
     const [all, own, live] = await Promise.all([
       getJson('series', { limit: 1 }),
       getJson('series', { search: `${this.metricsPrefix}*`, limit: 1 }),
