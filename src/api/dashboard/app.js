@@ -123,7 +123,6 @@ class Dashboard {
       const state = health.status === 'up' ? 'live' : `daemon ${health.status}`;
       $('status').textContent = `${state} · every ${this.refreshMs / 1000} s · ${timeOfDay(Date.now() / 1000)}`;
       $('status').classList.toggle('down', health.status !== 'up');
-      document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes ?? 0) + 1);
     } catch (error) {
       this.#failed(error);
     }
@@ -137,7 +136,7 @@ class Dashboard {
     if (this.hasUserData) return;
     const [all, own, live] = await Promise.all([
       getJson('series', { limit: 1 }),
-      getJson('series', { search: `${this.metricsPrefix}*`, limit: 1 }),
+      this.metricsPrefix === '' ? { total: 0 } : getJson('series', { search: `${this.metricsPrefix}*`, limit: 1 }),
       getJson('live', { limit: 1 }),
     ]);
     this.hasUserData = all.total > own.total || live.series.length > 0;
