@@ -22,6 +22,8 @@ const TOKEN = 'a-token-for-the-browser-test';
 if (!existsSync(CHROMIUM) && process.env.DATTSS_REQUIRE_BROWSER !== '1') {
   t.plan(0, `no ${CHROMIUM} (apt-get install chromium); set DATTSS_REQUIRE_BROWSER=1 to fail instead`);
 } else {
+  // About 10 s alone; a browser among the rest of the suite on 2 cores needs room beyond the 60 s default.
+  t.setTimeout(120_000);
   await browserTests();
 }
 
