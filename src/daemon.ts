@@ -320,6 +320,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         flushErrors: selfMetrics.flushErrors,
         lastFlushDurationMs: selfMetrics.lastFlushDurationMs,
         seriesLive: registry.size,
+        // The dashboard tells the daemon's own series from the user's by this prefix.
+        metricsPrefix: config.metricsPrefix,
       }),
       prometheus: () => ({
         counters: selfMetrics.counters(registry),

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   DATTSS_CLIENT_INVALID: 'The client SDK refused a sample with a bad name, value or tag',
   DATTSS_CLIENT_DROPPED: 'The client SDK dropped samples over its memory bounds or the MTU',
   DATTSS_CLIENT_SEND: 'The client SDK could not send a datagram',
+  DATTSS_CLI_USAGE: 'A command-line argument of a CLI command is invalid',
+  DATTSS_DAEMON_UNREACHABLE: "The CLI could not reach the daemon's HTTP API, or the daemon refused the request",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -28,7 +28,7 @@ export interface LiveQuery {
 export interface HttpBackend {
   nowMs(): number;
   live(query: LiveQuery): LiveSeries[];
-  status(): { status: ReadStatus; uptimeSec: number; flushErrors: number; lastFlushDurationMs: number; seriesLive: number };
+  status(): { status: ReadStatus; uptimeSec: number; flushErrors: number; lastFlushDurationMs: number; seriesLive: number; metricsPrefix: string };
   prometheus(): PrometheusSnapshot;
 }
 

@@ -70,12 +70,21 @@ export function openReadOnly(path: string): Database {
   }
 }
 
-/** Rows per bucket at a chosen or automatic resolution, one point per bucket that has data. */
-export function queryRange(db: Database, query: RangeQuery): RangeResult {
+/** Rows read between two calls of a range query's progress callback. */
+export const PROGRESS_EVERY_ROWS = 10_000;
+
+/**
+ * Rows per bucket at a chosen or automatic resolution, one point per bucket
+ * that has data. `onProgress`, if given, hears the rows read so far every
+ * PROGRESS_EVERY_ROWS rows (the CLI shows it on a terminal).
+ */
+export function queryRange(db: Database, query: RangeQuery, onProgress?: (rowsRead: number) => void): RangeResult {
   const range = planRange(query, DEFAULT_MAX_POINTS);
   const ids = matchSeries(db, query);
   const buckets = new Map<number, StoredAggregate>();
+  let rowsRead = 0;
   for (const row of readRows(db, range.resolution, ids, range.fromSec, range.toSec)) {
+    if (onProgress !== undefined && ++rowsRead % PROGRESS_EVERY_ROWS === 0) onProgress(rowsRead);
     const aggregate = fromRow(query.type, row);
     const existing = buckets.get(row.ts);
     if (existing === undefined) buckets.set(row.ts, aggregate);

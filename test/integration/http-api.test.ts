@@ -40,7 +40,7 @@ t.test('an empty database: no series, health up, helpful 404s', async (t) => {
   const running = await startDaemon(t, new FakeClock(START_MS));
   t.ok((running.addresses.http?.port ?? 0) > 0, 'HTTP on an ephemeral port');
   t.match(await get(running, '/api/series'), { status: 200, body: { total: 0, truncated: false, series: [] } });
-  t.match(await get(running, '/api/health'), { status: 200, body: { status: 'up', flushErrors: 0, seriesLive: 0 } });
+  t.match(await get(running, '/api/health'), { status: 200, body: { status: 'up', flushErrors: 0, seriesLive: 0, metricsPrefix: 'dattss.' } });
   t.match(await get(running, '/api/live'), { status: 200, body: { nowMs: START_MS, truncated: false, series: [] } });
   t.match(await get(running, '/api/query?name=hits'), {
     status: 404,
@@ -202,7 +202,7 @@ t.test('GET /api/health follows the admin interface and GET /metrics speaks Prom
   t.match(await get(running, '/api/health'), { status: 200, body: { status: 'up', uptimeSec: 120 } });
 });
 
-t.test('static files: uPlot from the package, ETags, nothing outside the list', async (t) => {
+t.test('static files: the dashboard, uPlot from the package, ETags, nothing outside the list', async (t) => {
   const running = await startDaemon(t, new FakeClock(START_MS));
   const uplot = await get(running, '/assets/uplot.min.js');
   t.equal(uplot.status, 200);
@@ -211,6 +211,17 @@ t.test('static files: uPlot from the package, ETags, nothing outside the list', 
   const etag = uplot.headers.get('etag') as string;
   t.equal((await get(running, '/assets/uplot.min.js', { 'if-none-match': etag })).status, 304, 'unchanged file: 304');
   t.equal((await get(running, '/assets/uplot.min.css')).status, 200);
+  const index = await get(running, '/');
+  t.match(index, { status: 200, body: /<script type="module" src="assets\/app\.js">/ });
+  t.match(index.headers.get('content-type'), /^text\/html/);
+  // Every module the dashboard imports is served (the browser tests check the rest, when chromium is there).
+  const modules = new Set(['app.js']);
+  for (const module of modules) {
+    const file = await get(running, `/assets/${module}`);
+    t.equal(file.status, 200, `/assets/${module}`);
+    for (const [, imported] of String(file.body).matchAll(/from '\.\/([\w-]+\.js)'/g)) modules.add(imported as string);
+  }
+  t.ok(modules.size >= 5, `the dashboard's modules: ${[...modules].join(', ')}`);
   for (const path of ['/assets/../package.json', '/assets/%2e%2e/package.json', '/assets/..%2f..%2fpackage.json', '/assets/uPlot.esm.js']) {
     t.equal((await get(running, path)).status, 404, `${path} is not served`);
   }

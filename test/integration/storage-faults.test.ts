@@ -8,8 +8,10 @@ const MINUTE_START_MS = Date.UTC(2026, 0, 5, 10, 20, 0);
 
 t.test('a database locked by another process: ingest goes on, minutes wait and land exactly', async (t) => {
   const clock = new FakeClock(MINUTE_START_MS + 2_000);
-  const running = await startDaemon(t, clock, { dbBusyTimeoutMs: 0 });
+  const logs: { msg: string }[] = [];
+  const running = await startDaemon(t, clock, { dbBusyTimeoutMs: 0 }, (line) => logs.push(line));
   const { daemon, addresses, dbPath } = running;
+  const said = (msg: string): number => logs.filter((line) => line.msg === msg).length;
   const health = async (): Promise<{ status: number; body: { status: string } }> => {
     const response = await fetch(`http://127.0.0.1:${addresses.http?.port}/api/health`);
     return { status: response.status, body: (await response.json()) as { status: string } };
@@ -30,6 +32,8 @@ t.test('a database locked by another process: ingest goes on, minutes wait and l
   locker.exec('COMMIT');
   clock.advance(60_000);
   t.match(await health(), { status: 200, body: { status: 'up' } }, 'recovered on the next retry');
+  t.equal(said('writing to the database failed; keeping minutes in memory and retrying'), 1, 'the failure logged once, not per retry');
+  t.equal(said('database writes recovered; kept minutes written'), 1, 'the recovery logged once');
   const hits = readMetrics(dbPath, "name = 'hits'");
   t.same(
     hits.map((row) => [row.ts, row.value]),

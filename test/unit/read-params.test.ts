@@ -97,7 +97,7 @@ t.test('a failing handler answers 500 and the server keeps serving', async (t) =
     live: () => {
       throw new Error('boom');
     },
-    status: () => ({ status: 'degraded', uptimeSec: 1, flushErrors: 2, lastFlushDurationMs: 0, seriesLive: 0 }),
+    status: () => ({ status: 'degraded', uptimeSec: 1, flushErrors: 2, lastFlushDurationMs: 0, seriesLive: 0, metricsPrefix: 'dattss.' }),
     prometheus: () => ({ counters: [], gauges: [], uptimeSec: 1, healthy: false }),
   };
   const ingest = {
