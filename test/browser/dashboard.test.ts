@@ -19,8 +19,8 @@ const M2_SEC = M0_SEC + 120;
 const YESTERDAY_SEC = M0_SEC - 86_400 + 60;
 const TOKEN = 'a-token-for-the-browser-test';
 
-if (!existsSync(CHROMIUM) && process.env.DATTSS_REQUIRE_BROWSER !== '1') {
-  t.plan(0, `no ${CHROMIUM} (apt-get install chromium); set DATTSS_REQUIRE_BROWSER=1 to fail instead`);
+if (!existsSync(CHROMIUM) && process.env.REQUIRE_BROWSER_TESTS !== '1') {
+  t.plan(0, `no ${CHROMIUM} (apt-get install chromium); set REQUIRE_BROWSER_TESTS=1 to fail instead`);
 } else {
   // About 10 s alone; a browser among the rest of the suite on 2 cores needs room beyond the 60 s default.
   t.setTimeout(120_000);

@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { BIN, envWithoutDattss } from '../helpers/child-daemon.js';
 import { CONFIG_KEYS, describeExpected, envName, flagName, optionSchema, type ConfigKey } from '../../src/config/schema.js';
 
 // The real CLI (bin/dattss.js → dist/), so `npm run build` must have run.
 const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin', 'dattss.js');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 interface Run {
@@ -30,10 +30,9 @@ function tempDir(t: Test): string {
  * SIGKILLs it so nothing is left running.
  */
 function dattss(t: Test, args: string[], env: Record<string, string> = {}): Run {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DATTSS_')));
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: tempDir(t),
-    env: { ...clean, ...env },
+    env: { ...envWithoutDattss(), ...env },
     encoding: 'utf8',
     timeout: 5000,
     killSignal: 'SIGKILL',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { DgramAsPromised } from 'dgram-as-promised';
 import BetterSqlite3 from 'better-sqlite3';
-import { BIN, spawnDaemon } from '../helpers/child-daemon.js';
+import { BIN, envWithoutDattss, spawnDaemon } from '../helpers/child-daemon.js';
 import { tempDir } from '../helpers/daemon.js';
 
 t.test('dattss serve: lines in, SIGTERM, rows on disk, exit 0', async (t) => {
@@ -53,6 +53,7 @@ t.test('dattss serve: a port in use is a clear error and a non-zero exit', async
   const { port } = await blocker.bind(0, '127.0.0.1');
   t.teardown(() => blocker.close());
   const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--db', join(dir, 'x.db')], {
+    env: envWithoutDattss(),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

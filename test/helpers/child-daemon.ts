@@ -4,6 +4,14 @@ import type { Test } from 'tap';
 
 export const BIN = new URL('../../bin/dattss.js', import.meta.url).pathname;
 
+/**
+ * The test's environment without any DATTSS_* variable: a spawned dattss reads
+ * those as configuration (and refuses unknown ones), so the shell's must not leak in.
+ */
+export function envWithoutDattss(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DATTSS_')));
+}
+
 export interface LogLine {
   msg: string;
   level: number;
@@ -25,7 +33,7 @@ export interface ChildDaemon {
 /** Runs `dattss serve` with every listener on port 0; killed at teardown if still running. */
 export async function spawnDaemon(t: Test, dbPath: string, extraArgs: string[] = []): Promise<ChildDaemon> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--admin-port', '0', '--http-port', '0', '--db', dbPath, ...extraArgs], {
-    env: { ...process.env, DATTSS_LOG_LEVEL: 'info' },
+    env: { ...envWithoutDattss(), DATTSS_LOG_LEVEL: 'info' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   t.teardown(() => {

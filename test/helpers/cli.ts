@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
+import { BIN, envWithoutDattss } from './child-daemon.js';
 import { FakeClock } from './fake-clock.js';
 import { sendAndSettle, startDaemon, type RunningDaemon } from './daemon.js';
 
 // The real CLI (bin/dattss.js → dist/), so `npm run build` must have run.
-export const BIN = new URL('../../bin/dattss.js', import.meta.url).pathname;
+export { BIN } from './child-daemon.js';
 
 export interface CliRun {
   status: number | null;
@@ -23,10 +24,9 @@ export interface CliRun {
  * cwd is a fresh temp directory; a run past 10 s is SIGKILLed.
  */
 export function runCli(t: Test, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<CliRun> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DATTSS_')));
   const cwd = mkdtempSync(join(tmpdir(), 'dattss-cli-'));
   t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...clean, TZ: 'UTC', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...envWithoutDattss(), TZ: 'UTC', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   let stdout = '';
   let stderr = '';
@@ -95,9 +95,8 @@ export interface TerminalRun {
  * sees a TTY on stdout and stderr as it would in an operator's shell.
  */
 export function runInTerminal(t: Test, args: string[]): TerminalRun {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DATTSS_')));
   const command = [process.execPath, BIN, ...args].map((arg) => `'${arg.replace(/'/g, "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...clean, TZ: 'UTC' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...envWithoutDattss(), TZ: 'UTC' }, stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
