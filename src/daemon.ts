@@ -8,7 +8,7 @@ import { Flusher } from './flush/flusher.js';
 import { AlignedScheduler } from './flush/scheduler.js';
 import { WriteBacklog } from './flush/write-backlog.js';
 import { BadLineLog } from './ingest/bad-line-log.js';
-import { LineParser, type ParseSink } from './ingest/parser.js';
+import { LineParser, parserOptionsOf, type ParseSink } from './ingest/parser.js';
 import { UdpListener, type UdpAddress } from './ingest/udp.js';
 import { TcpListener } from './ingest/tcp.js';
 import { AdminServer, type AdminBackend } from './api/admin.js';
@@ -89,14 +89,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     { maxSeries: config.maxSeries, lateWindowMs: config.lateSampleWindowSec * 1000, maxSetMembers: config.maxSetMembers },
     clock.now(),
   );
-  const parser = new LineParser({
-    sanitizeNames: config.sanitizeNames,
-    maxNameLength: config.maxNameLength,
-    maxTagsPerLine: config.maxTagsPerLine,
-    maxTagLength: config.maxTagLength,
-    gaugeSigns: config.gaugeSigns,
-    authKeys: config.dattssAuthKeys,
-  });
+  const parser = new LineParser(parserOptionsOf(config));
   const badLineLog = new BadLineLog(logger.child({ component: 'parser' }), config.badLineLogsPerMinute);
   // Events and service checks wait here for the next tick, which writes them in one transaction.
   let pendingEvents: DogEvent[] = [];

@@ -1,5 +1,6 @@
 import { partialOf } from '../aggregate/partial-figures.js';
 import type { Partial } from '../aggregate/partial.js';
+import type { Config } from '../config/schema.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { MetricType } from '../protocol/metric-type.js';
 import { decodePartialBody, PARTIAL_LINE_PREFIX, type GaugeSection } from '../protocol/partial-line.js';
@@ -116,6 +117,18 @@ export interface ParserOptions {
   gaugeSigns: 'delta' | 'absolute';
   /** Keys accepted in DaTtSs `AUTH:PROCESS:STAT:VALUE` datagrams; empty: AUTH is ignored. */
   authKeys: readonly string[];
+}
+
+/** The parser options a config implies: the daemon's, and the same for `dattss send`'s checks. */
+export function parserOptionsOf(config: Readonly<Config>): ParserOptions {
+  return {
+    sanitizeNames: config.sanitizeNames,
+    maxNameLength: config.maxNameLength,
+    maxTagsPerLine: config.maxTagsPerLine,
+    maxTagLength: config.maxTagLength,
+    gaugeSigns: config.gaugeSigns,
+    authKeys: config.dattssAuthKeys,
+  };
 }
 
 export class LineParser {

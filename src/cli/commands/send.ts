@@ -3,7 +3,7 @@ import { isIPv6 } from 'node:net';
 import { Command } from 'commander';
 import type { Config } from '../../config/schema.js';
 import { DattssError } from '../../errors.js';
-import { LineParser, type BadLineReason } from '../../ingest/parser.js';
+import { LineParser, parserOptionsOf, type BadLineReason } from '../../ingest/parser.js';
 import { cliConfig, configOption, type ConfigOptions } from '../context.js';
 import { renderJson } from '../format.js';
 
@@ -117,14 +117,7 @@ async function stdinLines(): Promise<string[]> {
 
 /** Each line through the daemon's parser, with its options from the config: a typo fails here, not silently in the daemon. */
 function checkLines(lines: readonly string[], config: Readonly<Config>): void {
-  const parser = new LineParser({
-    sanitizeNames: config.sanitizeNames,
-    maxNameLength: config.maxNameLength,
-    maxTagsPerLine: config.maxTagsPerLine,
-    maxTagLength: config.maxTagLength,
-    gaugeSigns: config.gaugeSigns,
-    authKeys: config.dattssAuthKeys,
-  });
+  const parser = new LineParser(parserOptionsOf(config));
   let bad: BadLineReason | undefined;
   const sink = { sample: () => {}, partial: () => {}, event: () => {}, serviceCheck: () => {}, badLine: (reason: BadLineReason) => (bad ??= reason) };
   lines.forEach((line, index) => {
