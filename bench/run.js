@@ -79,13 +79,14 @@ async function loadSuite() {
 }
 
 function components() {
-  const bench = (script, ...scriptArgs) => {
-    console.log(`\n$ node bench/${script} ${scriptArgs.join(' ')}`);
-    execFileSync(process.execPath, [new URL(script, import.meta.url).pathname, ...scriptArgs], { stdio: 'inherit' });
+  const bench = (script, scriptArgs = [], nodeArgs = []) => {
+    console.log(`\n$ node ${[...nodeArgs, `bench/${script}`, ...scriptArgs].join(' ')}`);
+    execFileSync(process.execPath, [...nodeArgs, new URL(script, import.meta.url).pathname, ...scriptArgs], { stdio: 'inherit' });
   };
   bench('parser-registry.js');
   if (quick) return;
-  for (const series of ['1000', '10000', '100000']) bench('store-flush.js', series, '3');
+  for (const series of ['1000', '10000', '100000']) bench('store-flush.js', [series, '3']);
+  bench('series-memory.js', ['100000'], ['--expose-gc']);
 }
 
 header();
