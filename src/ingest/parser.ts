@@ -32,6 +32,10 @@ import {
 import { parseDecimal } from './number.js';
 
 const LOWER_P = 0x70;
+/** Distinct DogStatsD tag fields remembered with their canonical form; the cache restarts when full. */
+const TAG_CACHE_ENTRIES = 4096;
+/** Longer tag fields are canonicalized every time rather than held in the cache. */
+const TAG_CACHE_MAX_FIELD_BYTES = 512;
 
 /**
  * Buffer → samples, events and service checks for every statsd dialect.
@@ -146,6 +150,13 @@ export class LineParser {
   readonly #utf8 = new TextDecoder('utf-8', { fatal: true });
   readonly #authKeys: Buffer[];
   readonly #tags: Tag[] = [];
+  /**
+   * Raw `|#` fields (latin1, so distinct bytes give distinct keys) that passed
+   * every tag check, with their canonical string: services repeat the same few
+   * tag sets, and splitting, decoding and sorting them on every line dominated
+   * tagged parsing (bench/parser-registry.js).
+   */
+  readonly #tagCache = new Map<string, string>();
   /** Value parts waiting for the type of a later part (`name:1:2:3|d`): start, end pairs. */
   readonly #untyped: number[] = [];
 
@@ -232,13 +243,14 @@ export class LineParser {
       }
     }
     let tagEnd = end;
-    if (tagStart !== -1) {
+    if (tagStart === -1) {
+      sample.tags = tags.length === 0 ? '' : canonicalTags(tags);
+    } else {
       tagEnd = tagStart + 2;
       while (tagEnd < end && buf[tagEnd] !== PIPE) tagEnd++;
-      const bad = this.#collectTags(buf, tagStart + 2, tagEnd, false);
+      const bad = this.#setFieldTags(buf, tagStart + 2, tagEnd);
       if (bad !== undefined) return sink.badLine(bad, buf, start, end);
     }
-    sample.tags = tags.length === 0 ? '' : canonicalTags(tags);
     this.#parseParts(buf, start, end, colon + 1, tagStart === -1 ? end : tagStart, tagEnd, sink);
   }
 
@@ -490,6 +502,29 @@ export class LineParser {
     if (bytes === 0) return 'empty_name';
     if (bytes > this.#options.maxNameLength) return 'name_too_long';
     this.#sample.name = name;
+    return undefined;
+  }
+
+  /**
+   * Sets the sample's tags from the DogStatsD tag field `[start, end)` and any
+   * tags already taken from the name. A field alone goes through the cache.
+   */
+  #setFieldTags(buf: Buffer, start: number, end: number): BadLineReason | undefined {
+    if (this.#tags.length !== 0 || end - start > TAG_CACHE_MAX_FIELD_BYTES) {
+      const bad = this.#collectTags(buf, start, end, false);
+      if (bad === undefined) this.#sample.tags = canonicalTags(this.#tags);
+      return bad;
+    }
+    const raw = buf.toString('latin1', start, end);
+    let canonical = this.#tagCache.get(raw);
+    if (canonical === undefined) {
+      const bad = this.#collectTags(buf, start, end, false);
+      if (bad !== undefined) return bad;
+      canonical = canonicalTags(this.#tags);
+      if (this.#tagCache.size === TAG_CACHE_ENTRIES) this.#tagCache.clear();
+      this.#tagCache.set(raw, canonical);
+    }
+    this.#sample.tags = canonical;
     return undefined;
   }
 

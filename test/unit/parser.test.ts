@@ -572,6 +572,31 @@ t.test('one parser, many packets: no state carried over', async (t) => {
   t.strictSame(run('b:2|c', {}, noTags).samples, [counter('b', 2)], 'a rejected tag field does not stick');
 });
 
+t.test('one parser, repeated tag fields: remembered fields parse as a fresh parser parses them', async (t) => {
+  const parser = new LineParser({ ...DEFAULTS, maxTagsPerLine: 3, maxTagLength: 12 });
+  const fresh = (line: string): Parsed => run(line, { maxTagsPerLine: 3, maxTagLength: 12 });
+  const fields = ['env:prod', 'region:us,env:prod', 'env:prod,region:us', 'a,b,c,d', 'x:toolongvalue', 'é:ü', '', 'env:dev,env:prod'];
+  const lines = [
+    ...fields.flatMap((field) => [`a:1|c|#${field}`, `b,k=v:2|ms|#${field}`, `c:3|g|#${field}|@0.5`]),
+    Buffer.from('a:1|c|#x:\xff', 'latin1'),
+  ];
+  // Twice over, so the second pass meets every field again, good and bad.
+  for (const pass of [1, 2]) {
+    for (const line of lines) {
+      const text = typeof line === 'string' ? line : line.toString('latin1');
+      const expected = typeof line === 'string' ? fresh(line) : run(line, { maxTagsPerLine: 3, maxTagLength: 12 });
+      const got = run(line, {}, parser);
+      t.strictSame([got.samples, got.bad], [expected.samples, expected.bad], `pass ${pass}: ${text}`);
+    }
+  }
+  // More distinct fields than the cache holds: it starts over and stays right.
+  for (let i = 0; i < 5000; i++) {
+    const got = run(`a:1|c|#n:${i},env:prod`, {}, parser).samples[0];
+    if (got?.tags !== `env:prod,n:${i}`) t.fail(`field ${i} gave ${got?.tags}`);
+  }
+  t.strictSame(run('a:1|c|#region:us,env:prod', {}, parser).samples, [counter('a', 1, { tags: 'env:prod,region:us' })], 'after the restart');
+});
+
 /**
  * The probe of etsy-statsd-behaviour.md section 2, one string per datagram.
  * The reference gives the inputs and the resulting series, not the packet
