@@ -86,6 +86,7 @@ function components() {
   bench('parser-registry.js');
   if (quick) return;
   for (const series of ['1000', '10000', '100000']) bench('store-flush.js', [series, '3']);
+  for (const series of ['10000', '100000']) bench('flush-stall.js', [series, '3']);
   bench('series-memory.js', ['100000'], ['--expose-gc']);
 }
 

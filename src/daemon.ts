@@ -78,6 +78,12 @@ export interface Daemon {
   health(): Health;
   /** Health as the read side reports it: also 'degraded' while minutes wait for the database. */
   status(): ReadStatus;
+  /**
+   * Resolves when the minutes ended so far are in the database, or wait for
+   * a retry: a minute of many series is summarized and written across
+   * event-loop turns (docs/architecture.md#storage).
+   */
+  written(): Promise<void>;
 }
 
 /** The composition root: builds every component from the config and wires them. */
@@ -209,6 +215,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         sink: activeStore,
         maxBatches: config.flushBacklogMinutes,
         nowMs: () => clock.now(),
+        elapsedMs: () => performance.now(),
+        defer: (next) => void setImmediate(next),
         logger: logger.child({ component: 'flush' }),
         counters: selfMetrics,
       });
@@ -220,6 +228,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         logger: logger.child({ component: 'flush' }),
         seriesIdleMs: config.seriesIdleSec * 1000,
         elapsedMs: () => performance.now(),
+        defer: (next) => void setImmediate(next),
       });
       flusher = activeFlusher;
       let minute = minuteStart(clock.now());
@@ -282,6 +291,11 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     health: () => health,
 
     status,
+
+    async written() {
+      await flusher?.idle();
+      await backlog?.idle();
+    },
   };
 
   function live(filter: LiveFilter = {}): LiveSeries[] {
@@ -299,7 +313,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
 
   function status(): ReadStatus {
     if (health === 'down') return 'down';
-    return (backlog?.pending ?? 0) > 0 ? 'degraded' : 'up';
+    return backlog?.failing === true ? 'degraded' : 'up';
   }
 
   function httpBackend(): HttpBackend {

@@ -1,6 +1,7 @@
 import type { MinuteAggregate } from '../aggregate/summarize.js';
 import { aggregateOf, summarizeMinute } from '../aggregate/summarize.js';
 import type { Registry } from '../aggregate/registry.js';
+import type { Series } from '../aggregate/series.js';
 import { MINUTE_MS, minuteStart } from '../protocol/metric-type.js';
 import type { Logger } from '../log.js';
 import type { SelfMetrics } from '../self-metrics.js';
@@ -9,6 +10,30 @@ import type { SelfMetrics } from '../self-metrics.js';
 export interface MinuteSink {
   /** Writes (merging into existing rows) all rows of one minute, atomically. */
   writeMinute(rows: MinuteAggregate[]): void;
+}
+
+/** A registry of up to this many series is summarized inside the tick that ends its minute. */
+export const INLINE_SERIES = 1000;
+/**
+ * A larger one is summarized in later event-loop turns of about this many
+ * milliseconds each (a timer series takes ~15 µs), finished at the latest
+ * by the next tick, before the registry reuses the minute's ring slots.
+ */
+export const SUMMARIZE_BUDGET_MS = 10;
+/** Series summarized between two looks at the clock. */
+const SERIES_PER_CLOCK_READ = 64;
+
+/** A minute being summarized, perhaps across event-loop turns. */
+interface PendingMinute {
+  minuteStartMs: number;
+  /** The series when the minute ended; the next `next` of them are done. */
+  series: Series[];
+  next: number;
+  rows: MinuteAggregate[];
+  /** The self-metrics of the minute, taken when it ended. */
+  selfRows: MinuteAggregate[];
+  /** Time spent on it in turns before the current one. */
+  busyMs: number;
 }
 
 export interface FlusherOptions {
@@ -20,6 +45,8 @@ export interface FlusherOptions {
   seriesIdleMs: number;
   /** Monotonic milliseconds, to time a flush. */
   elapsedMs: () => number;
+  /** Runs the next step of a large minute after pending I/O (setImmediate in the daemon). */
+  defer: (next: () => void) => void;
 }
 
 /**
@@ -32,15 +59,25 @@ export class Flusher {
   /** Every minute before this one (start, ms) has been written. */
   #flushedBeforeMs: number;
   #closed = false;
+  #pending: PendingMinute | undefined;
+  readonly #idleWaiters: (() => void)[] = [];
 
   constructor(options: FlusherOptions) {
     this.#options = options;
     this.#flushedBeforeMs = minuteStart(options.registry.currentIntervalMs);
   }
 
+  /** Resolves when no minute is being summarized across turns: every ended minute is with the sink. */
+  idle(): Promise<void> {
+    if (this.#pending === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
   /** Called by the aligned 5-second scheduler. */
   tick(nowMs: number): void {
     if (this.#closed) return;
+    // Before the registry moves on: from the next interval it reuses the pending minute's ring slots.
+    this.#finishPending();
     const registry = this.#options.registry;
     if (registry.isBehind(nowMs)) this.#rewind(nowMs);
     const lastDataMinute = minuteStart(registry.currentIntervalMs);
@@ -51,7 +88,7 @@ export class Flusher {
       // Only minutes up to the previous current interval can hold samples: after a
       // forward clock jump the minutes in between are empty and are skipped.
       for (let minute = this.#flushedBeforeMs; minute <= lastDataMinute && minute < currentMinute; minute += MINUTE_MS) {
-        this.#flushMinute(minute);
+        this.#flushMinute(minute, true);
       }
       this.#flushedBeforeMs = currentMinute;
     }
@@ -70,7 +107,8 @@ export class Flusher {
   close(nowMs: number): void {
     if (this.#closed) return;
     this.tick(nowMs);
-    this.#flushMinute(this.#flushedBeforeMs);
+    this.#finishPending();
+    this.#flushMinute(this.#flushedBeforeMs, false);
     this.#closed = true;
   }
 
@@ -83,7 +121,7 @@ export class Flusher {
   #rewind(nowMs: number): void {
     const registry = this.#options.registry;
     const heldUntilMinute = minuteStart(registry.currentIntervalMs);
-    for (let minute = this.#flushedBeforeMs; minute <= heldUntilMinute; minute += MINUTE_MS) this.#flushMinute(minute);
+    for (let minute = this.#flushedBeforeMs; minute <= heldUntilMinute; minute += MINUTE_MS) this.#flushMinute(minute, false);
     this.#options.logger.warn(
       { from: new Date(registry.currentIntervalMs).toISOString(), to: new Date(nowMs).toISOString() },
       'the wall clock stepped back; wrote everything held and continue from the new time',
@@ -108,16 +146,71 @@ export class Flusher {
     }
   }
 
-  #flushMinute(minuteStartMs: number): void {
-    const { registry, sink, selfMetrics, logger } = this.#options;
-    const startedMs = this.#options.elapsedMs();
-    const rows: MinuteAggregate[] = [];
-    for (const series of registry.series()) {
-      const row = summarizeMinute(series, minuteStartMs);
-      if (row !== null) rows.push(row);
+  /**
+   * Summarizes one ended minute and hands its rows to the sink: at once for a
+   * small registry or when `mayDefer` is false, otherwise across event-loop
+   * turns. Minutes reach the sink in order.
+   */
+  #flushMinute(minuteStartMs: number, mayDefer: boolean): void {
+    const { registry, selfMetrics, elapsedMs } = this.#options;
+    this.#finishPending();
+    const startedMs = elapsedMs();
+    const job: PendingMinute = {
+      minuteStartMs,
+      series: [...registry.series()],
+      next: 0,
+      rows: [],
+      selfRows: selfMetrics.drainMinute(minuteStartMs, registry),
+      busyMs: 0,
+    };
+    if (!mayDefer || job.series.length <= INLINE_SERIES) {
+      summarizeSome(job, Number.POSITIVE_INFINITY, elapsedMs);
+      this.#hand(job, startedMs);
+      return;
     }
+    job.busyMs = elapsedMs() - startedMs;
+    this.#pending = job;
+    this.#options.defer(() => this.#step(job));
+  }
+
+  /** One turn's worth of the pending minute; a step left over from a finished minute does nothing. */
+  #step(job: PendingMinute): void {
+    if (this.#pending !== job) return;
+    const { elapsedMs } = this.#options;
+    const startedMs = elapsedMs();
+    summarizeSome(job, startedMs + SUMMARIZE_BUDGET_MS, elapsedMs);
+    if (job.next < job.series.length) {
+      job.busyMs += elapsedMs() - startedMs;
+      this.#options.defer(() => this.#step(job));
+      return;
+    }
+    this.#complete(job, startedMs);
+  }
+
+  /** Summarizes what is left of the pending minute at once. */
+  #finishPending(): void {
+    const job = this.#pending;
+    if (job === undefined) return;
+    const startedMs = this.#options.elapsedMs();
+    summarizeSome(job, Number.POSITIVE_INFINITY, this.#options.elapsedMs);
+    this.#complete(job, startedMs);
+  }
+
+  #complete(job: PendingMinute, startedMs: number): void {
+    this.#pending = undefined;
+    this.#hand(job, startedMs);
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Gives a summarized minute's rows to the sink. The flush's duration is the
+   * time since `startedMs` plus what earlier turns spent on it.
+   */
+  #hand(job: PendingMinute, startedMs: number): void {
+    const { sink, selfMetrics, logger, elapsedMs } = this.#options;
+    const { minuteStartMs, rows } = job;
     const userRows = rows.length;
-    rows.push(...selfMetrics.drainMinute(minuteStartMs, registry));
+    rows.push(...job.selfRows);
     try {
       sink.writeMinute(rows);
     } catch (error) {
@@ -125,7 +218,7 @@ export class Flusher {
       logger.error({ err: error, minute: new Date(minuteStartMs).toISOString(), rows: rows.length }, 'minute flush failed');
       return;
     }
-    const durationMs = this.#options.elapsedMs() - startedMs;
+    const durationMs = job.busyMs + elapsedMs() - startedMs;
     selfMetrics.lastFlushDurationMs = durationMs;
     logger.info(
       { minute: new Date(minuteStartMs).toISOString(), series: userRows, rows: rows.length, durationMs: round3(durationMs) },
@@ -134,6 +227,16 @@ export class Flusher {
   }
 }
 
+/** Summarizes the job's series in order until all are done or, checked every few series, `deadline` has passed. */
+function summarizeSome(job: PendingMinute, deadline: number, elapsedMs: () => number): void {
+  const { series, minuteStartMs, rows } = job;
+  while (job.next < series.length) {
+    const row = summarizeMinute(series[job.next] as Series, minuteStartMs);
+    if (row !== null) rows.push(row);
+    job.next++;
+    if (job.next % SERIES_PER_CLOCK_READ === 0 && deadline !== Number.POSITIVE_INFINITY && elapsedMs() >= deadline) return;
+  }
+}
 
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;

@@ -5,12 +5,27 @@ import type { MinuteSink } from './flusher.js';
 /** First retry after a failed write; the wait doubles per failure up to the maximum. */
 export const RETRY_FIRST_MS = 5_000;
 export const RETRY_MAX_MS = 60_000;
+/** A minute of up to this many rows is written at once, inside the tick that flushed it. */
+export const INLINE_ROWS = 500;
+/**
+ * A larger minute is written in later event-loop turns, each writing
+ * transactions of CHUNK_ROWS rows for about SLICE_BUDGET_MS, so that the
+ * flush of many series never holds up the UDP receive loop for long.
+ * Rows cost from ~20 µs (a counter) to ~180 µs (a set, whose HyperLogLog is
+ * merged into its hour and day), so the budget is in time, not rows.
+ */
+export const CHUNK_ROWS = 25;
+export const SLICE_BUDGET_MS = 10;
 
 export interface WriteBacklogOptions {
   sink: MinuteSink;
   /** Batches (a minute's rows, or a tick's late rows) kept while writes fail; older ones are dropped. */
   maxBatches: number;
   nowMs: () => number;
+  /** A monotonic millisecond clock that times the slices (performance.now in the daemon). */
+  elapsedMs: () => number;
+  /** Runs the next slice after pending I/O (setImmediate in the daemon). */
+  defer: (next: () => void) => void;
   logger: Logger;
   /** `flushBacklog` mirrors `pending`, for the self-metrics. */
   counters: { flushErrors: number; backlogDropped: number; flushBacklog: number };
@@ -22,55 +37,93 @@ export interface WriteBacklogOptions {
  * with backoff until the fault clears. Writes merge into existing rows, so
  * a retried batch lands as if it had been written on time. The log says
  * what happened once when writes start failing and once when they recover,
- * never per retry.
+ * never per retry. A large batch is written in slices, one event-loop turn
+ * each; a chunk written stays written, so a fault in the middle of a batch
+ * retries only the rows after it.
  */
 export class WriteBacklog implements MinuteSink {
   readonly #options: WriteBacklogOptions;
   readonly #pending: MinuteAggregate[][] = [];
+  /** Rows of the first pending batch already written. */
+  #writtenOfFirst = 0;
+  /** The next slice waits for `defer`. */
+  #sliceScheduled = false;
+  #closed = false;
+  readonly #idleWaiters: (() => void)[] = [];
   #retryAtMs = 0;
   #backoffMs = RETRY_FIRST_MS;
   #failingSinceMs: number | undefined;
+  #writtenThisEpisode = 0;
   #droppedThisEpisode = 0;
 
   constructor(options: WriteBacklogOptions) {
     this.#options = options;
   }
 
-  /** Batches waiting to be written. */
+  /** Batches waiting to be written, or being written slice by slice. */
   get pending(): number {
     return this.#pending.length;
+  }
+
+  /** True while writes fail and batches wait for a retry. */
+  get failing(): boolean {
+    return this.#failingSinceMs !== undefined;
+  }
+
+  /** Resolves when no slice is scheduled: everything is written, or waits for a retry. */
+  idle(): Promise<void> {
+    if (!this.#sliceScheduled) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** Never throws: a batch that cannot be written now is kept for a retry. */
   writeMinute(rows: MinuteAggregate[]): void {
     this.#pending.push(rows);
     this.#bound();
-    // While failing, new batches queue behind the old ones until the next retry is due.
-    if (this.#failingSinceMs === undefined || this.#options.nowMs() >= this.#retryAtMs) this.#drain();
+    // Behind a scheduled slice, or while failing until the next retry is due, new batches queue.
+    if (!this.#sliceScheduled && (this.#failingSinceMs === undefined || this.#options.nowMs() >= this.#retryAtMs)) this.#drain('inline');
     this.#options.counters.flushBacklog = this.#pending.length;
   }
 
   /** Called every tick: retries when the backoff has passed. */
   retry(): void {
-    if (this.#pending.length > 0 && this.#options.nowMs() >= this.#retryAtMs) this.#drain();
+    if (this.#pending.length > 0 && !this.#sliceScheduled && this.#options.nowMs() >= this.#retryAtMs) this.#drain('inline');
     this.#options.counters.flushBacklog = this.#pending.length;
   }
 
-  /** On shutdown: one last attempt whatever the backoff; returns the batches that could not be written. */
+  /** On shutdown: everything at once, whatever the backoff; returns the batches that could not be written. */
   close(): number {
-    if (this.#pending.length > 0) this.#drain();
+    this.#closed = true;
+    if (this.#pending.length > 0) this.#drain('all');
     if (this.#pending.length > 0) {
       this.#options.logger.error({ batches: this.#pending.length, rows: this.#rowCount() }, 'stopping with unwritten minutes; they are lost');
     }
+    this.#wakeIdleWaiters();
     return this.#pending.length;
   }
 
-  #drain(): void {
-    const { sink, nowMs, logger, counters } = this.#options;
-    let written = 0;
+  /**
+   * Writes pending batches in order. `inline`: small batches at once, and a
+   * large one is left to slices; `slice`: chunks until the time budget is
+   * spent; `all`: everything, on shutdown.
+   */
+  #drain(mode: 'inline' | 'slice' | 'all'): void {
+    const { sink, nowMs, elapsedMs, logger, counters } = this.#options;
+    const deadline = elapsedMs() + SLICE_BUDGET_MS;
     while (this.#pending.length > 0) {
+      const batch = this.#pending[0] as MinuteAggregate[];
+      const whole = this.#writtenOfFirst === 0 && batch.length <= INLINE_ROWS;
+      if (mode === 'inline' && !whole) {
+        this.#scheduleSlice();
+        return;
+      }
+      if (mode === 'slice' && elapsedMs() >= deadline) {
+        this.#scheduleSlice();
+        return;
+      }
+      const chunk = whole && mode !== 'slice' ? batch : batch.slice(this.#writtenOfFirst, this.#writtenOfFirst + CHUNK_ROWS);
       try {
-        sink.writeMinute(this.#pending[0] as MinuteAggregate[]);
+        sink.writeMinute(chunk);
       } catch (error) {
         counters.flushErrors++;
         if (this.#failingSinceMs === undefined) {
@@ -85,23 +138,44 @@ export class WriteBacklog implements MinuteSink {
         this.#retryAtMs = nowMs() + this.#backoffMs;
         return;
       }
-      this.#pending.shift();
-      written++;
+      this.#writtenOfFirst += chunk.length;
+      if (this.#writtenOfFirst === batch.length) {
+        this.#pending.shift();
+        this.#writtenOfFirst = 0;
+        this.#writtenThisEpisode++;
+      }
     }
     if (this.#failingSinceMs !== undefined) {
       logger.warn(
-        { batches: written, dropped: this.#droppedThisEpisode, failedForMs: nowMs() - this.#failingSinceMs },
+        { batches: this.#writtenThisEpisode, dropped: this.#droppedThisEpisode, failedForMs: nowMs() - this.#failingSinceMs },
         'database writes recovered; kept minutes written',
       );
       this.#failingSinceMs = undefined;
       this.#droppedThisEpisode = 0;
       this.#backoffMs = RETRY_FIRST_MS;
     }
+    this.#writtenThisEpisode = 0;
+  }
+
+  #scheduleSlice(): void {
+    this.#sliceScheduled = true;
+    this.#options.defer(() => {
+      this.#sliceScheduled = false;
+      if (this.#closed) return;
+      if (this.#pending.length > 0) this.#drain('slice');
+      this.#options.counters.flushBacklog = this.#pending.length;
+      if (!this.#sliceScheduled) this.#wakeIdleWaiters();
+    });
+  }
+
+  #wakeIdleWaiters(): void {
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   #bound(): void {
     while (this.#pending.length > this.#options.maxBatches) {
       const dropped = this.#pending.shift() as MinuteAggregate[];
+      this.#writtenOfFirst = 0;
       this.#options.counters.backlogDropped++;
       if (this.#droppedThisEpisode++ === 0) {
         this.#options.logger.error(

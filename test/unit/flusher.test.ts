@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { pino } from 'pino';
 import { Registry } from '../../src/aggregate/registry.js';
 import type { MinuteAggregate } from '../../src/aggregate/summarize.js';
-import { Flusher, type MinuteSink } from '../../src/flush/flusher.js';
+import { Flusher, INLINE_SERIES, SUMMARIZE_BUDGET_MS, type MinuteSink } from '../../src/flush/flusher.js';
 import type { Sample } from '../../src/ingest/parser.js';
 import type { MetricType } from '../../src/protocol/metric-type.js';
 import { SelfMetrics } from '../../src/self-metrics.js';
@@ -64,10 +64,16 @@ interface Harness {
   /** One tick at `nowMs` (late, early, anywhere). */
   tickAt(nowMs: number): void;
   add(type: MetricType, name: string, value: number, more?: { delta?: boolean; member?: string; rate?: number; timestampSec?: number }): void;
+  /** Runs the steps the flusher deferred to later event-loop turns; returns how many ran. */
+  runDeferred(): number;
 }
 
-function harness(startMs: number, options: { seriesIdleMs?: number; failWrite?: (rows: MinuteAggregate[]) => boolean; lateWindowMs?: number } = {}): Harness {
-  const registry = new Registry({ maxSeries: 1000, lateWindowMs: options.lateWindowMs ?? 0, maxSetMembers: 100_000 }, startMs);
+function harness(
+  startMs: number,
+  options: { seriesIdleMs?: number; failWrite?: (rows: MinuteAggregate[]) => boolean; lateWindowMs?: number; maxSeries?: number } = {},
+): Harness {
+  const deferred: (() => void)[] = [];
+  const registry = new Registry({ maxSeries: options.maxSeries ?? 1000, lateWindowMs: options.lateWindowMs ?? 0, maxSetMembers: 100_000 }, startMs);
   const selfMetrics = new SelfMetrics(PREFIX);
   const batches: MinuteAggregate[][] = [];
   const writeAttempts: number[] = [];
@@ -88,6 +94,7 @@ function harness(startMs: number, options: { seriesIdleMs?: number; failWrite?: 
     logger,
     seriesIdleMs: options.seriesIdleMs ?? 10 * MINUTE_MS,
     elapsedMs: () => (elapsed += FLUSH_MS), // read at the start and end of each flush
+    defer: (next) => void deferred.push(next),
   });
   let lastTickMs = startMs - (startMs % 5000);
   const h: Harness = {
@@ -119,6 +126,11 @@ function harness(startMs: number, options: { seriesIdleMs?: number; failWrite?: 
         timestampSec: more.timestampSec ?? Number.NaN,
       };
       registry.add(sample);
+    },
+    runDeferred() {
+      const due = deferred.splice(0);
+      for (const run of due) run();
+      return due.length;
     },
   };
   return h;
@@ -391,4 +403,67 @@ t.test('idle series are evicted after their data was written', async (t) => {
     h.tickUntil(M(2));
     t.same(userNames(h.batches[1]), []);
   });
+});
+
+t.test('a minute of many series is summarized across turns, then written once, whole and in order', async (t) => {
+  const series = INLINE_SERIES + 500;
+  const h = harness(M0 + SEC, { maxSeries: series });
+  for (let i = 0; i < series; i++) h.add('counter', `c${i}`, i);
+  h.tickUntil(M(1));
+  t.same(h.batches, [], 'nothing written inside the tick');
+  let idle = false;
+  const waiting = h.flusher.idle().then(() => (idle = true));
+  let turns = 0;
+  while (h.runDeferred() > 0) turns++;
+  await waiting;
+  t.ok(idle, 'idle() resolved once the minute was handed on');
+  // The fake clock moves FLUSH_MS per reading, one reading per 64 series, until the turn's budget is spent.
+  t.equal(turns, Math.ceil(series / (64 * Math.ceil(SUMMARIZE_BUDGET_MS / FLUSH_MS))), `${turns} turns`);
+  t.equal(h.batches.length, 1, 'one batch');
+  const batch = h.batches[0] as MinuteAggregate[];
+  t.equal(minuteOf(t, batch), M0 / 1000);
+  t.same(
+    batch.filter((row) => !row.name.startsWith(PREFIX)).map((row) => [row.name, row.sum]),
+    Array.from({ length: series }, (_, i) => [`c${i}`, i]),
+    'every series once, exact',
+  );
+  t.same(batch.filter((row) => row.name.startsWith(PREFIX)).map((row) => row.name), SELF_METRIC_NAMES, 'then the self-metrics');
+});
+
+t.test('the next tick finishes a pending minute before the registry moves on', async (t) => {
+  const series = INLINE_SERIES + 500;
+  const h = harness(M0 + SEC, { maxSeries: series });
+  for (let i = 0; i < series; i++) h.add('counter', `c${i}`, 1);
+  h.tickUntil(M(1));
+  t.equal(h.runDeferred(), 1, 'one turn of summarizing');
+  t.same(h.batches, []);
+  // Samples of the new minute go into the ring slots next to the pending minute's.
+  for (let i = 0; i < series; i++) h.add('counter', `c${i}`, 2);
+  h.tickUntil(M(1) + 5 * SEC);
+  t.equal(h.batches.length, 1, 'written at the next tick');
+  t.equal(
+    (h.batches[0] as MinuteAggregate[]).filter((row) => row.name.startsWith('c') && row.sum === 1).length,
+    series,
+    'the minute whole, untouched by the next one',
+  );
+  while (h.runDeferred() > 0);
+  t.equal(h.batches.length, 1, 'the step left scheduled does nothing');
+  h.flusher.close(M(1) + 10 * SEC);
+  t.equal(h.batches.length, 2);
+  t.equal((h.batches[1] as MinuteAggregate[]).filter((row) => row.name.startsWith('c') && row.sum === 2).length, series, 'the next minute on close');
+});
+
+t.test('close writes a pending minute before the unfinished one', async (t) => {
+  const series = INLINE_SERIES + 1;
+  const h = harness(M0 + SEC, { maxSeries: series });
+  for (let i = 0; i < series; i++) h.add('counter', `c${i}`, 1);
+  h.tickUntil(M(1));
+  h.add('counter', 'c0', 5);
+  h.flusher.close(M(1) + 2 * SEC);
+  t.same(
+    h.batches.map((batch) => minuteOf(t, batch)),
+    [M0 / 1000, M(1) / 1000],
+    'both minutes, in order',
+  );
+  await h.flusher.idle();
 });

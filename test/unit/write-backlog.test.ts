@@ -1,12 +1,17 @@
 import { pino } from 'pino';
 import t from 'tap';
 import type { MinuteAggregate } from '../../src/aggregate/summarize.js';
-import { RETRY_FIRST_MS, RETRY_MAX_MS, WriteBacklog } from '../../src/flush/write-backlog.js';
+import { CHUNK_ROWS, INLINE_ROWS, RETRY_FIRST_MS, RETRY_MAX_MS, SLICE_BUDGET_MS, WriteBacklog } from '../../src/flush/write-backlog.js';
 
-/** A sink that fails while `failing` is set and records what it wrote. */
+/**
+ * A sink that fails while `failing` is set and records what it wrote; the
+ * backlog's deferred slices wait in `deferred` until `runDeferred()`.
+ */
 function harness(maxBatches: number) {
   let nowMs = 0;
-  const state = { failing: false, attempts: 0, written: [] as string[] };
+  let elapsedMs = 0;
+  // Every row written costs 0.1 ms of the slice's time budget.
+  const state = { failing: false, attempts: 0, written: [] as string[], deferred: [] as (() => void)[], msPerRow: 0.1 };
   const logs: { level: number; msg: string; [key: string]: unknown }[] = [];
   const counters = { flushErrors: 0, backlogDropped: 0, flushBacklog: 0 };
   const backlog = new WriteBacklog({
@@ -14,16 +19,26 @@ function harness(maxBatches: number) {
       writeMinute(rows) {
         state.attempts++;
         if (state.failing) throw new Error('database is locked');
+        elapsedMs += rows.length * state.msPerRow;
         state.written.push(rows.map((row) => row.name).join());
       },
     },
     maxBatches,
     nowMs: () => nowMs,
+    elapsedMs: () => elapsedMs,
+    defer: (next) => void state.deferred.push(next),
     logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
     counters,
   });
   const batch = (name: string): MinuteAggregate[] => [{ name } as MinuteAggregate];
-  return { backlog, state, logs, counters, batch, advance: (ms: number) => (nowMs += ms) };
+  /** A batch of `count` rows named `name.0`, `name.1`, … */
+  const rows = (name: string, count: number): MinuteAggregate[] => Array.from({ length: count }, (_, i) => ({ name: `${name}.${i}` }) as MinuteAggregate);
+  const runDeferred = (): number => {
+    const next = state.deferred.splice(0);
+    for (const run of next) run();
+    return next.length;
+  };
+  return { backlog, state, logs, counters, batch, rows, runDeferred, advance: (ms: number) => (nowMs += ms) };
 }
 
 t.test('healthy writes pass straight through', async (t) => {
@@ -109,4 +124,74 @@ t.test('close makes one last attempt and says what is lost', async (t) => {
   healed.state.failing = false;
   t.equal(healed.backlog.close(), 0, 'the last attempt ignores the backoff');
   t.same(healed.state.written, ['m0']);
+});
+
+/** The names of every row the sink wrote, in order. */
+const rowNames = (written: string[]): string[] => written.flatMap((call) => call.split(','));
+
+t.test('a large minute is written in later event-loop turns, within a time budget each, in order, each row once', async (t) => {
+  const h = harness(5);
+  const big = h.rows('big', INLINE_ROWS + 700);
+  h.backlog.writeMinute(big);
+  t.same(h.state.written, [], 'nothing written inside the call');
+  t.equal(h.backlog.pending, 1);
+  h.backlog.writeMinute(h.batch('small'));
+  t.same(h.state.written, [], 'a small minute queues behind the large one');
+  let idle = false;
+  const waiting = h.backlog.idle().then(() => (idle = true));
+  // 0.1 ms a row: a 15 ms budget takes three chunks of 50 rows, 150 rows a turn.
+  const perTurn = Math.ceil(SLICE_BUDGET_MS / (CHUNK_ROWS * h.state.msPerRow)) * CHUNK_ROWS;
+  let turns = 0;
+  while (h.runDeferred() > 0) {
+    turns++;
+    t.ok(h.state.written.length <= turns * (perTurn / CHUNK_ROWS) + 1, `turn ${turns} kept to its budget`);
+  }
+  await waiting;
+  t.ok(idle, 'idle() resolved once all was written');
+  t.equal(turns, Math.ceil((big.length + 1) / perTurn), `${turns} turns of ${perTurn} rows`);
+  t.same(rowNames(h.state.written), [...big.map((row) => row.name), 'small'], 'every row once, in order');
+  t.ok(h.state.written.slice(0, -1).every((call) => call.split(',').length === CHUNK_ROWS), 'in chunks of CHUNK_ROWS rows');
+  t.equal(h.backlog.pending, 0);
+  t.equal(h.counters.flushBacklog, 0);
+  t.equal(h.backlog.failing, false);
+});
+
+t.test('a minute of up to INLINE_ROWS rows is written inside the call, in one write', async (t) => {
+  const h = harness(5);
+  h.backlog.writeMinute(h.rows('m', INLINE_ROWS));
+  t.equal(h.state.written.length, 1);
+  t.equal(h.backlog.pending, 0);
+  t.equal(h.runDeferred(), 0, 'nothing left for later');
+});
+
+t.test('a fault in the middle of a minute retries only the rows not yet written', async (t) => {
+  const h = harness(5);
+  const big = h.rows('big', INLINE_ROWS * 3);
+  h.backlog.writeMinute(big);
+  h.runDeferred();
+  t.ok(h.state.written.length > 0, 'some chunks written');
+  h.state.failing = true;
+  h.runDeferred();
+  t.equal(h.backlog.failing, true);
+  t.equal(h.runDeferred(), 0, 'no slice scheduled while failing');
+  await h.backlog.idle();
+  h.state.failing = false;
+  h.advance(RETRY_FIRST_MS);
+  h.backlog.retry();
+  while (h.runDeferred() > 0);
+  t.same(rowNames(h.state.written), big.map((row) => row.name), 'no row twice, none lost');
+  t.equal(h.backlog.failing, false);
+  t.match(h.logs.at(-1), { msg: 'database writes recovered; kept minutes written', batches: 1 });
+});
+
+t.test('close writes what is left at once, and a slice scheduled before it does nothing', async (t) => {
+  const h = harness(5);
+  const big = h.rows('big', INLINE_ROWS * 2);
+  h.backlog.writeMinute(big);
+  t.equal(h.backlog.close(), 0);
+  t.same(rowNames(h.state.written), big.map((row) => row.name));
+  const calls = h.state.written.length;
+  h.runDeferred();
+  t.equal(h.state.written.length, calls, 'nothing written after close');
+  await h.backlog.idle();
 });
