@@ -9,6 +9,7 @@ import { AlignedScheduler } from './flush/scheduler.js';
 import { WriteBacklog } from './flush/write-backlog.js';
 import { BadLineLog } from './ingest/bad-line-log.js';
 import { LineParser, parserOptionsOf, type ParseSink } from './ingest/parser.js';
+import { warmUpHotPath } from './ingest/warm-up.js';
 import { UdpListener, type UdpAddress } from './ingest/udp.js';
 import { TcpListener } from './ingest/tcp.js';
 import { AdminServer, type AdminBackend } from './api/admin.js';
@@ -91,10 +92,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel, pretty: config.pretty });
   const selfMetrics = new SelfMetrics(config.metricsPrefix);
-  const registry = new Registry(
-    { maxSeries: config.maxSeries, lateWindowMs: config.lateSampleWindowSec * 1000, maxSetMembers: config.maxSetMembers },
-    clock.now(),
-  );
+  const registryOptions = { maxSeries: config.maxSeries, lateWindowMs: config.lateSampleWindowSec * 1000, maxSetMembers: config.maxSetMembers };
+  const registry = new Registry(registryOptions, clock.now());
   const parser = new LineParser(parserOptionsOf(config));
   const badLineLog = new BadLineLog(logger.child({ component: 'parser' }), config.badLineLogsPerMinute);
   // Events and service checks wait here for the next tick, which writes them in one transaction.
@@ -242,6 +241,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
           badLineLog.rollover();
         }
       });
+      warmUpHotPath(parserOptionsOf(config), registryOptions, clock.now());
       const addresses: DaemonAddresses = { udp: { address: '', port: 0, family: '', recvBufferBytes: 0 } };
       try {
         addresses.udp = await udp.start();

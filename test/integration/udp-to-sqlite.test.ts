@@ -131,3 +131,13 @@ t.test('listens on IPv6 loopback when the host is ::1', async (t) => {
   clock.advance(60_000);
   t.match(byName(readMetrics(running.dbPath), 'v6'), { value: 1 });
 });
+
+t.test('the start-up warm-up of the parser and registry leaves no trace in the daemon', async (t) => {
+  const clock = new FakeClock(Date.UTC(2026, 0, 5, 10, 20, 2));
+  const { daemon, dbPath } = await startDaemon(t, clock);
+  t.same(daemon.live(), [], 'no live series');
+  t.match(daemon.stats(), { packetsReceived: 0, linesReceived: 0, badLines: 0 });
+  clock.advance(60_000);
+  t.same(readMetrics(dbPath, "name NOT LIKE 'dattss.%'"), [], 'nothing stored but the self-metrics');
+  t.equal(readMetrics(dbPath, "name = 'dattss.lines_received'")[0]?.value, 0);
+});
