@@ -1,5 +1,5 @@
 import { figuresOf } from '../aggregate/partial-figures.js';
-import { CounterPartial, SetPartial, TimerPartial } from '../aggregate/partial.js';
+import { createPartial, type CounterPartial, type SetPartial, type TimerPartial } from '../aggregate/partial.js';
 import { encodeSketch, splitSketch, type QuantileSketch } from '../aggregate/sketch.js';
 import type { MetricType } from '../protocol/metric-type.js';
 import { encodePartialLine, type GaugeSection, type TimerFigures } from '../protocol/partial-line.js';
@@ -94,16 +94,8 @@ export class IntervalBuffer {
 }
 
 function createEntryPartial(type: MetricType): SeriesEntry['partial'] {
-  switch (type) {
-    case 'counter':
-      return new CounterPartial();
-    case 'timer':
-      return new TimerPartial();
-    case 'gauge':
-      return new ClientGauge();
-    case 'set':
-      return new SetPartial();
-  }
+  // The client's own gauge; the other types are the daemon's partials, so they merge exactly.
+  return type === 'gauge' ? new ClientGauge() : (createPartial(type) as Exclude<SeriesEntry['partial'], ClientGauge>);
 }
 
 /**
