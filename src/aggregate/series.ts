@@ -8,7 +8,9 @@ import { createPartial, type Partial } from './partial.js';
  * the last full minute — which serve the moving averages and, at the minute
  * boundary, the minute aggregate. A slot is cleared lazily when its interval
  * comes round again, 65 s later and so after its minute was flushed; sealing
- * costs nothing per series.
+ * costs nothing per series. A slot's partial is made the first time its
+ * interval gets a sample, so a new or sparse series holds only the partials
+ * it uses (creating thirteen at once made a burst of new series costly).
  */
 /** Twelve sealed partials plus the current one. */
 export const RING_SLOTS = PARTIALS_PER_MINUTE + 1;
@@ -17,7 +19,7 @@ export class Series {
   readonly type: MetricType;
   readonly name: string;
   readonly tags: string;
-  readonly slots: Partial[];
+  readonly slots: (Partial | undefined)[];
   /** Interval start (ms) of the data in each slot; NaN for a never-used slot. */
   readonly slotStartMs: Float64Array;
   /** A gauge's current value, which `+N`/`-N` samples change. */
@@ -33,8 +35,7 @@ export class Series {
     this.type = type;
     this.name = name;
     this.tags = tags;
-    this.slots = [];
-    for (let i = 0; i < RING_SLOTS; i++) this.slots.push(createPartial(type));
+    this.slots = new Array<Partial | undefined>(RING_SLOTS).fill(undefined);
     this.slotStartMs = new Float64Array(RING_SLOTS).fill(Number.NaN);
     this.lastSampleMs = nowIntervalMs;
   }
@@ -42,18 +43,21 @@ export class Series {
   /** The partial for the interval starting at `intervalStartMs`, cleared if it held an older interval. */
   partialAt(intervalStartMs: number): Partial {
     const index = slotIndex(intervalStartMs);
-    const partial = this.slots[index] as Partial;
-    if (this.slotStartMs[index] !== intervalStartMs) {
+    let partial = this.slots[index];
+    if (partial === undefined) {
+      partial = createPartial(this.type);
+      this.slots[index] = partial;
+    } else if (this.slotStartMs[index] !== intervalStartMs) {
       partial.reset();
-      this.slotStartMs[index] = intervalStartMs;
     }
+    this.slotStartMs[index] = intervalStartMs;
     return partial;
   }
 
   /** Empties every slot, once their data is written: after the wall clock stepped back, their intervals come round again. */
   clear(): void {
     for (let i = 0; i < RING_SLOTS; i++) {
-      (this.slots[i] as Partial).reset();
+      this.slots[i]?.reset();
       this.slotStartMs[i] = Number.NaN;
     }
     this.memberMinuteMs = Number.NaN;
