@@ -29,6 +29,8 @@ function compare(a: string, b: string): number {
 
 /** Longest a retention slice may run on one 5-second tick. */
 const PRUNE_BUDGET_MS = 20;
+/** With `port: 0`, how many ephemeral UDP numbers to try before giving up on finding one free for TCP too. */
+const EPHEMERAL_PORT_ATTEMPTS = 10;
 /** Events (and, apart, service checks) held for the next tick at most; more are dropped and counted. */
 const MAX_PENDING_NOTES = 10_000;
 
@@ -244,9 +246,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       warmUpHotPath(parserOptionsOf(config), registryOptions, clock.now());
       const addresses: DaemonAddresses = { udp: { address: '', port: 0, family: '', recvBufferBytes: 0 } };
       try {
-        addresses.udp = await udp.start();
-        // TCP takes the UDP port number, so that `--port 0` gives both one ephemeral number.
-        if (tcp !== undefined) addresses.tcp = await tcp.start(addresses.udp.port);
+        await startUdpAndTcp(addresses);
         if (admin !== undefined) addresses.admin = await admin.start();
         if (http !== undefined) addresses.http = await http.start();
       } catch (error) {
@@ -309,6 +309,26 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     chosen.sort((a, b) => compare(a.name, b.name) || compare(a.tags, b.tags) || compare(a.type, b.type));
     // Views are computed only for what is returned: merging a minute of partials is the costly part.
     return chosen.slice(0, filter.limit ?? chosen.length).map((series) => liveView(series, registry.currentIntervalMs));
+  }
+
+  /**
+   * TCP takes the UDP port number, so that `--port 0` gives both one
+   * ephemeral number. The kernel picks the UDP number without knowing that
+   * some TCP socket may hold it, so with port 0 a taken number is picked again.
+   */
+  async function startUdpAndTcp(addresses: DaemonAddresses): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      addresses.udp = await udp.start();
+      if (tcp === undefined) return;
+      try {
+        addresses.tcp = await tcp.start(addresses.udp.port);
+        return;
+      } catch (error) {
+        const inUse = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+        if (config.port !== 0 || !inUse || attempt === EPHEMERAL_PORT_ATTEMPTS) throw error;
+        await udp.stop();
+      }
+    }
   }
 
   function status(): ReadStatus {
