@@ -29,6 +29,10 @@ function compare(a: string, b: string): number {
 
 /** Longest a retention slice may run on one 5-second tick. */
 const PRUNE_BUDGET_MS = 20;
+/** Datagrams libuv reads from a UDP socket per event-loop turn at most (uv__udp_io). */
+const UDP_READS_PER_TURN = 32;
+/** Turns a slice of the minute flush waits for the socket at most. */
+const MAX_FLUSH_WAIT_TURNS = 100;
 /** With `port: 0`, how many ephemeral UDP numbers to try before giving up on finding one free for TCP too. */
 const EPHEMERAL_PORT_ATTEMPTS = 10;
 /** Events (and, apart, service checks) held for the next tick at most; more are dropped and counted. */
@@ -217,7 +221,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         maxBatches: config.flushBacklogMinutes,
         nowMs: () => clock.now(),
         elapsedMs: () => performance.now(),
-        defer: (next) => void setImmediate(next),
+        defer: deferFlushWork,
         logger: logger.child({ component: 'flush' }),
         counters: selfMetrics,
       });
@@ -229,7 +233,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         logger: logger.child({ component: 'flush' }),
         seriesIdleMs: config.seriesIdleSec * 1000,
         elapsedMs: () => performance.now(),
-        defer: (next) => void setImmediate(next),
+        defer: deferFlushWork,
       });
       flusher = activeFlusher;
       let minute = minuteStart(clock.now());
@@ -309,6 +313,26 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     chosen.sort((a, b) => compare(a.name, b.name) || compare(a.tags, b.tags) || compare(a.type, b.type));
     // Views are computed only for what is returned: merging a minute of partials is the costly part.
     return chosen.slice(0, filter.limit ?? chosen.length).map((series) => liveView(series, registry.currentIntervalMs));
+  }
+
+  /**
+   * Runs the next slice of a large minute flush once the socket has been read
+   * dry. libuv reads at most 32 datagrams per event-loop turn, so while turns
+   * keep bringing that many the flush waits (a 10 ms slice per turn would
+   * otherwise leave the socket about 3,000 datagrams a second and overflow
+   * it under load); after MAX_FLUSH_WAIT_TURNS turns it runs anyway, so a
+   * daemon loaded beyond its capacity still writes its minutes.
+   */
+  function deferFlushWork(next: () => void): void {
+    let seen = selfMetrics.packetsReceived;
+    let waited = 0;
+    const whenQuiet = (): void => {
+      const received = selfMetrics.packetsReceived - seen;
+      seen = selfMetrics.packetsReceived;
+      if (received >= UDP_READS_PER_TURN && waited++ < MAX_FLUSH_WAIT_TURNS) return void setImmediate(whenQuiet);
+      next();
+    };
+    setImmediate(whenQuiet);
   }
 
   /**
