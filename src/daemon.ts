@@ -100,7 +100,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
   const selfMetrics = new SelfMetrics(config.metricsPrefix);
   const registryOptions = { maxSeries: config.maxSeries, lateWindowMs: config.lateSampleWindowSec * 1000, maxSetMembers: config.maxSetMembers };
   const registry = new Registry(registryOptions, clock.now());
-  const parser = new LineParser(parserOptionsOf(config));
+  const parserOptions = parserOptionsOf(config);
+  const parser = new LineParser(parserOptions);
   const badLineLog = new BadLineLog(logger.child({ component: 'parser' }), config.badLineLogsPerMinute);
   // Events and service checks wait here for the next tick, which writes them in one transaction.
   let pendingEvents: DogEvent[] = [];
@@ -247,7 +248,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
           badLineLog.rollover();
         }
       });
-      warmUpHotPath(parserOptionsOf(config), registryOptions, clock.now());
+      warmUpHotPath(parserOptions, registryOptions, clock.now());
       const addresses: DaemonAddresses = { udp: { address: '', port: 0, family: '', recvBufferBytes: 0 } };
       try {
         await startUdpAndTcp(addresses);

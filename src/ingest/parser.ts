@@ -246,8 +246,7 @@ export class LineParser {
     if (tagStart === -1) {
       sample.tags = tags.length === 0 ? '' : canonicalTags(tags);
     } else {
-      tagEnd = tagStart + 2;
-      while (tagEnd < end && buf[tagEnd] !== PIPE) tagEnd++;
+      tagEnd = nextPipe(buf, tagStart + 2, end);
       const bad = this.#setFieldTags(buf, tagStart + 2, tagEnd);
       if (bad !== undefined) return sink.badLine(bad, buf, start, end);
     }
@@ -321,8 +320,7 @@ export class LineParser {
   #parseTypeAndFields(buf: Buffer, start: number, end: number, extraStart: number, extraEnd: number): number | BadLineReason {
     const sample = this.#sample;
     sample.rate = 1;
-    let pipe = start;
-    while (pipe < end && buf[pipe] !== PIPE) pipe++;
+    const pipe = nextPipe(buf, start, end);
     let valueEnd = pipe;
     if (pipe === end) {
       // DaTtSs form: the unit is a suffix of the value.
@@ -336,8 +334,7 @@ export class LineParser {
       sample.type = type;
       valueEnd = suffixStart;
     } else {
-      let typeEnd = pipe + 1;
-      while (typeEnd < end && buf[typeEnd] !== PIPE) typeEnd++;
+      const typeEnd = nextPipe(buf, pipe + 1, end);
       const type = typeOf(buf, pipe + 1, typeEnd);
       if (type === undefined) return pipe + 1 === typeEnd ? 'missing_type' : 'unknown_type';
       sample.type = type;
@@ -356,8 +353,7 @@ export class LineParser {
     let fieldStart = start;
     while (fieldStart < end) {
       fieldStart++; // skip the '|'
-      let fieldEnd = fieldStart;
-      while (fieldEnd < end && buf[fieldEnd] !== PIPE) fieldEnd++;
+      const fieldEnd = nextPipe(buf, fieldStart, end);
       const first = buf[fieldStart];
       if (first === AT) {
         const rate = parseDecimal(buf, fieldStart + 1, fieldEnd);
@@ -444,9 +440,8 @@ export class LineParser {
     if (bodyStart > end || buf.toString('latin1', start, typeStart) !== PARTIAL_LINE_PREFIX) return sink.badLine('bad_partial', buf, start, end);
     const badName = this.#decodeName(buf, nameStart, tagsStart - 1);
     if (badName !== undefined) return sink.badLine(badName, buf, start, end);
-    const tags = this.#tags;
-    if (tags.length !== 0) tags.length = 0;
-    const badTags = this.#collectTags(buf, tagsStart, bodyStart - 1, false);
+    if (this.#tags.length !== 0) this.#tags.length = 0;
+    const badTags = this.#setFieldTags(buf, tagsStart, bodyStart - 1);
     if (badTags !== undefined) return sink.badLine(badTags, buf, start, end);
     const body = this.#decodeText(buf, bodyStart, end);
     if (body === undefined) return sink.badLine('invalid_utf8', buf, start, end);
@@ -457,7 +452,7 @@ export class LineParser {
     }
     const decoded = partialOf(figures);
     if (decoded === undefined) return sink.badLine('bad_partial', buf, start, end);
-    sink.partial({ name: this.#sample.name, tags: canonicalTags(tags), partial: decoded.partial, gaugeOffsets: decoded.gaugeOffsets });
+    sink.partial({ name: this.#sample.name, tags: this.#sample.tags, partial: decoded.partial, gaugeOffsets: decoded.gaugeOffsets });
   }
 
   /** Compares the key with every configured key in full, so the time taken does not tell how much matched. */
@@ -506,8 +501,9 @@ export class LineParser {
   }
 
   /**
-   * Sets the sample's tags from the DogStatsD tag field `[start, end)` and any
-   * tags already taken from the name. A field alone goes through the cache.
+   * Sets the sample's tags from the tag field `[start, end)` (DogStatsD's, or
+   * a partial line's) and any tags already taken from the name. A field alone
+   * goes through the cache.
    */
   #setFieldTags(buf: Buffer, start: number, end: number): BadLineReason | undefined {
     if (this.#tags.length !== 0 || end - start > TAG_CACHE_MAX_FIELD_BYTES) {

@@ -26,9 +26,10 @@ export function warmUpHotPath(parserOptions: ParserOptions, registryOptions: Reg
     serviceCheck: () => undefined,
     badLine: () => undefined,
   };
-  const single: Buffer[] = [];
-  for (let i = 0; i < SERIES_PER_SHAPE; i++) for (const shape of SHAPES) single.push(Buffer.from(`warm${i}.${shape}`));
-  const batch = Buffer.from(single.slice(0, 40).map((line) => line.toString()).join('\n'));
+  const lines: string[] = [];
+  for (let i = 0; i < SERIES_PER_SHAPE; i++) for (const shape of SHAPES) lines.push(`warm${i}.${shape}`);
+  const single = lines.map((line) => Buffer.from(line));
+  const batch = Buffer.from(lines.slice(0, 40).join('\n'));
   for (let round = 0; round < ROUNDS; round++) {
     parser.parse(single[round % single.length] as Buffer, sink);
     if (round % 8 === 0) parser.parse(batch, sink);
