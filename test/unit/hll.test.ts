@@ -250,8 +250,9 @@ t.test('encode/decode round-trips the sparse and the dense form; sparse is small
   t.ok(sparse.length < dense.length, `sparse ${sparse.length} B < dense ${dense.length} B`);
 
   // The switch-over: sparse while it is smaller than the dense form.
-  const below = new HyperLogLog();
-  const at = new HyperLogLog();
+  // Dense from the start, so that the test can write the registers.
+  const below = new HyperLogLog(new Uint8Array(REGISTERS));
+  const at = new HyperLogLog(new Uint8Array(REGISTERS));
   const threshold = Math.ceil(REGISTERS / 3); // 5462 non-zero registers: 3 × 5462 ≥ 16384
   for (let i = 0; i < threshold - 1; i++) below.registers[i * 3] = (i % 19) + 1;
   for (let i = 0; i < threshold; i++) at.registers[i * 3] = (i % 19) + 1;
@@ -264,7 +265,7 @@ t.test('encode/decode round-trips the sparse and the dense form; sparse is small
   t.same(HyperLogLog.decode(atBytes).registers, at.registers);
 
   // The highest register index and the highest rank survive the sparse form.
-  const edges = new HyperLogLog();
+  const edges = new HyperLogLog(new Uint8Array(REGISTERS));
   edges.registers[REGISTERS - 1] = 19;
   edges.registers[256] = 1;
   t.same(HyperLogLog.decode(edges.encode()).registers, edges.registers);
@@ -277,6 +278,37 @@ t.test('encode/decode round-trips the sparse and the dense form; sparse is small
   const decoded = HyperLogLog.decode(dense);
   decoded.merge(hllOf(range(100000, 200000)));
   t.same(HyperLogLog.decode(dense).registers, many.registers, 'the encoded bytes are unchanged by a merge');
+});
+
+t.test('kept sparse while few registers are occupied, the same HLL as the dense form in every operation', async (t) => {
+  const denseOf = (members: Iterable<string>): HyperLogLog => {
+    const hll = new HyperLogLog(new Uint8Array(REGISTERS));
+    for (const member of members) hll.add(member);
+    return hll;
+  };
+  // 2048 occupied registers is where the sparse form gives way: around 2200 members.
+  for (const n of [0, 1, 100, 2000, 2300, 5000, 50000]) {
+    const members = range(0, n, 'm');
+    const sparse = hllOf(members);
+    const dense = denseOf(members);
+    t.same(sparse.registers, dense.registers, `n=${n}: registers`);
+    t.equal(sparse.estimate(), dense.estimate(), `n=${n}: estimate`);
+    t.same(sparse.encode(), dense.encode(), `n=${n}: encoding`);
+    t.same(HyperLogLog.decode(sparse.encode()).registers, dense.registers, `n=${n}: decoded`);
+
+    // Merging across forms, both ways, equals the HLL of the union.
+    const others = range(n, n + 1500, 'm');
+    const union = denseOf([...members, ...others]).registers;
+    const sparseIntoDense = denseOf(members);
+    sparseIntoDense.merge(hllOf(others));
+    const denseIntoSparse = hllOf(others);
+    denseIntoSparse.merge(dense);
+    const sparseIntoSparse = hllOf(members);
+    sparseIntoSparse.merge(hllOf(others));
+    t.same(sparseIntoDense.registers, union, `n=${n}: sparse merged into dense`);
+    t.same(denseIntoSparse.registers, union, `n=${n}: dense merged into sparse`);
+    t.same(sparseIntoSparse.registers, union, `n=${n}: sparse merged into sparse`);
+  }
 });
 
 t.test('decode rejects garbage with an error', async (t) => {
