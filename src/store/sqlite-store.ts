@@ -12,6 +12,7 @@ import {
   fromMinuteAggregate,
   fromRow,
   mergeStored,
+  minuteParams,
   toParams,
   withHll,
   type AggregateParams,
@@ -55,6 +56,10 @@ export class SqliteStore {
   readonly #upsertSeries: Statement<[string, string, string, number, number], { id: number }>;
   readonly #select: Record<Resolution, Statement<[number, number], AggregateRow>>;
   readonly #write: Record<Resolution, Statement<AggregateParams>>;
+  /** Writes a minute row unless one exists (changes 0): the common case needs no read. */
+  readonly #insertMinute: Statement<AggregateParams>;
+  /** Merges a counter or gauge into its hour or day row inside SQLite: no read, no decoding. */
+  readonly #mergeNumeric: Record<Exclude<Resolution, '1m'>, Statement<AggregateParams>>;
   readonly #prune: Record<Resolution, Statement<[number, number]>>;
   readonly #deleteOrphans: Statement<[number]>;
   readonly #insertEvent: Statement<DogEvent>;
@@ -81,6 +86,8 @@ export class SqliteStore {
     this.#upsertSeries = this.db.prepare(UPSERT_SERIES_SQL);
     this.#select = perResolution((r) => this.db.prepare(`SELECT * FROM ${RESOLUTIONS[r].table} WHERE series_id = ? AND ts = ?`));
     this.#write = perResolution((r) => this.db.prepare(writeSql(r)));
+    this.#insertMinute = this.db.prepare(`${writeSql('1m').replace('INSERT OR REPLACE', 'INSERT')} ON CONFLICT (series_id, ts) DO NOTHING`);
+    this.#mergeNumeric = { '1h': this.db.prepare(mergeNumericSql('1h')), '1d': this.db.prepare(mergeNumericSql('1d')) };
     this.#prune = perResolution((r) =>
       this.db.prepare(
         `DELETE FROM ${RESOLUTIONS[r].table} WHERE (series_id, ts) IN
@@ -106,7 +113,7 @@ export class SqliteStore {
       for (const row of rows) {
         const { id } = this.#upsertSeries.get(row.type, row.name, row.tags, row.tsSec, row.tsSec) as { id: number };
         const minute = fromMinuteAggregate(row);
-        this.#mergeInto('1m', row.type, id, row.tsSec, minute);
+        if (this.#insertMinute.run(minuteParams(id, row)).changes === 0) this.#mergeInto('1m', row.type, id, row.tsSec, minute);
         this.#rollUp(row.type, id, row.tsSec, minute);
       }
     });
@@ -176,6 +183,12 @@ export class SqliteStore {
   }
 
   #rollUp(type: MetricType, seriesId: number, minuteTsSec: number, minute: StoredAggregate): void {
+    if (type === 'counter' || type === 'gauge') {
+      for (const resolution of ['1h', '1d'] as const) {
+        this.#mergeNumeric[resolution].run(toParams(seriesId, bucketStart(resolution, minuteTsSec), minute));
+      }
+      return;
+    }
     const contribution = withHll(minute);
     this.#mergeInto('1h', type, seriesId, bucketStart('1h', minuteTsSec), contribution);
     this.#mergeInto('1d', type, seriesId, bucketStart('1d', minuteTsSec), contribution);
@@ -224,6 +237,31 @@ function writeSql(resolution: Resolution): string {
     (series_id, ts, count, samples, sum, sum_squares, min, max, last, last_at_ms, p50, p90, p95, p99, uniques, sketch, ${extra})
   VALUES
     (@seriesId, @ts, @count, @samples, @sum, @sumSquares, @min, @max, @last, @lastAtMs, @p50, @p90, @p95, @p99, @uniques, @sketch, @${extra})`;
+}
+
+/**
+ * Inserts a counter's or gauge's hour or day row, or merges into it exactly
+ * as mergeStored does: counts and sums add (null-aware), min and max widen,
+ * the newest last wins (the larger on a tie). Every right-hand side reads
+ * the row as it was before the update.
+ */
+function mergeNumericSql(resolution: Exclude<Resolution, '1m'>): string {
+  const newer = `excluded.last_at_ms IS NOT NULL AND excluded.last IS NOT NULL AND (last_at_ms IS NULL OR excluded.last_at_ms > last_at_ms
+      OR (excluded.last_at_ms = last_at_ms AND last IS NOT NULL AND excluded.last > last))`;
+  const addNullable = (column: string) => `${column} = coalesce(${column} + excluded.${column}, ${column}, excluded.${column})`;
+  const widen = (column: string, pick: 'min' | 'max') =>
+    `"${column}" = CASE WHEN "${column}" IS NULL THEN excluded."${column}" WHEN excluded."${column}" IS NULL THEN "${column}"
+      ELSE ${pick}("${column}", excluded."${column}") END`;
+  return `${writeSql(resolution).replace('INSERT OR REPLACE', 'INSERT')}
+  ON CONFLICT (series_id, ts) DO UPDATE SET
+    count = count + excluded.count,
+    samples = samples + excluded.samples,
+    ${addNullable('sum')},
+    ${addNullable('sum_squares')},
+    ${widen('min', 'min')},
+    ${widen('max', 'max')},
+    last = CASE WHEN ${newer} THEN excluded.last ELSE last END,
+    last_at_ms = CASE WHEN ${newer} THEN excluded.last_at_ms ELSE last_at_ms END`;
 }
 
 const UPSERT_SERIES_SQL = `

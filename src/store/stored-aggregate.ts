@@ -168,6 +168,30 @@ export function toParams(seriesId: number, ts: number, aggregate: StoredAggregat
   };
 }
 
+/** A minute row's parameters straight from the summary, which already holds its percentiles and encoded sketch. */
+export function minuteParams(seriesId: number, row: MinuteAggregate): AggregateParams {
+  return {
+    seriesId,
+    ts: row.tsSec,
+    count: row.count,
+    samples: row.samples,
+    sum: row.sum,
+    sumSquares: row.sumSquares,
+    min: row.min,
+    max: row.max,
+    last: row.last,
+    lastAtMs: row.lastAtMs,
+    p50: row.p50,
+    p90: row.p90,
+    p95: row.p95,
+    p99: row.p99,
+    uniques: row.members === null ? null : row.members.length,
+    sketch: row.sketch === null ? null : toBuffer(row.sketch),
+    members: row.members === null ? null : JSON.stringify(row.members),
+    hll: null,
+  };
+}
+
 function addNullable(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : a + b;
 }
