@@ -73,6 +73,40 @@ t.test('writing the same series and minute twice merges instead of overwriting',
   // does not replace the last value; on a tie (3 vs 1, both at 10 s) the larger wins.
   t.match(rows.find((r) => r.name === 'g'), { last: 3, value: 3, min: 1, max: 7, count: 4, sum: 16 });
   t.match(rows.find((r) => r.name === 's'), { value: 3, count: 4 });
+
+  // The hour and day rows went through the same three merges (counters and
+  // gauges in SQL, timers and sets in JavaScript) and hold the same figures.
+  const db = new BetterSqlite3(path, { readonly: true });
+  t.teardown(() => db.close());
+  for (const view of ['metrics_1h', 'metrics_1d']) {
+    const rollups = db.prepare(`SELECT * FROM ${view} ORDER BY name`).all() as typeof rows;
+    t.same(
+      rollups.map(({ ts: _ts, ...figures }) => figures),
+      [...rows].sort((a, b) => a.name.localeCompare(b.name)).map(({ ts: _ts, ...figures }) => figures),
+      `${view} equals the merged minute`,
+    );
+  }
+});
+
+t.test('a counter and a gauge merge into their hour row in SQL as mergeStored merges them', async (t) => {
+  const path = join(tempDir(t), 'hour.db');
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
+  const at = (row: MinuteAggregate, minute: number): MinuteAggregate => ({ ...row, tsSec: TS + minute * 60 });
+  // Minutes arrive out of order; the gauge stamped latest (minute 2, at 130 s)
+  // keeps its last value although minute 1 is written after it.
+  store.writeMinute([at(counter('c', [1.5]), 2), at(gauge('g', [4, -2], TS * 1000 + 130_000), 2)]);
+  store.writeMinute([at(counter('c', [2, 0.25]), 1), at(gauge('g', [9], TS * 1000 + 70_000), 1)]);
+  store.writeMinute([at(gauge('only-min', [6], TS * 1000 + 130_000), 2)]);
+  store.writeMinute([at(gauge('only-min', [8], TS * 1000 + 130_000), 3)]); // a tie: the larger last wins
+  store.close();
+  const db = new BetterSqlite3(path, { readonly: true });
+  t.teardown(() => db.close());
+  const hour = db.prepare('SELECT name, value, count, sum, min, max, last FROM metrics_1h ORDER BY name').all();
+  t.same(hour, [
+    { name: 'c', value: 3.75, count: 3, sum: 3.75, min: null, max: null, last: null },
+    { name: 'g', value: -2, count: 3, sum: 11, min: -2, max: 9, last: -2 },
+    { name: 'only-min', value: 8, count: 2, sum: 14, min: 6, max: 8, last: 8 },
+  ]);
 });
 
 t.test('tags are part of the identity and series remember first and last seen', async (t) => {
