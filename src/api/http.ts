@@ -84,6 +84,10 @@ export class HttpServer {
       connectionTimeout: this.#options.idleTimeoutMs,
       keepAliveTimeout: this.#options.idleTimeoutMs,
       requestTimeout: this.#options.idleTimeoutMs,
+      // While the daemon stops, a request already on a kept-alive connection is answered as
+      // usual: fastify's own 503 would tell the dashboard "down or degraded" with a body that
+      // is not the health endpoint's.
+      return503OnClosing: false,
     });
     app.server.maxConnections = this.#options.maxConnections;
     app.server.on('drop', () => this.#options.onConnectionRefused());
