@@ -6,7 +6,6 @@ import { DattssError } from './errors.js';
 import { systemClock, type Clock } from './flush/clock.js';
 import { Flusher } from './flush/flusher.js';
 import { AlignedScheduler } from './flush/scheduler.js';
-import { WriteBacklog } from './flush/write-backlog.js';
 import { BadLineLog } from './ingest/bad-line-log.js';
 import { LineParser, parserOptionsOf, type ParseSink } from './ingest/parser.js';
 import { warmUpHotPath } from './ingest/warm-up.js';
@@ -21,7 +20,7 @@ import { createLogger, type Logger } from './log.js';
 import type { DogEvent, ServiceCheck } from './protocol/events.js';
 import { minuteStart, PARTIAL_INTERVAL_MS } from './protocol/metric-type.js';
 import { SelfMetrics } from './self-metrics.js';
-import { ReopeningStore } from './store/reopening-store.js';
+import { WriterClient } from './store/writer-client.js';
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -196,9 +195,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       })
     : undefined;
 
-  let store: ReopeningStore | undefined;
+  let writer: WriterClient | undefined;
   let flusher: Flusher | undefined;
-  let backlog: WriteBacklog | undefined;
   let scheduler: AlignedScheduler | undefined;
   let state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
 
@@ -208,28 +206,29 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     async start() {
       if (state !== 'new') throw new DattssError('DATTSS_DAEMON_STATE', `start() called on a ${state} daemon`);
       state = 'starting';
-      const activeStore = new ReopeningStore(
-        {
-          path: config.db,
-          busyTimeoutMs: config.dbBusyTimeoutMs,
-          retention: { minuteDays: config.minuteRetentionDays, hourDays: config.hourRetentionDays, dayDays: config.dayRetentionDays },
-        },
-        logger.child({ component: 'store' }),
-      );
-      store = activeStore;
-      const activeBacklog = new WriteBacklog({
-        sink: activeStore,
-        maxBatches: config.flushBacklogMinutes,
-        nowMs: () => clock.now(),
-        elapsedMs: () => performance.now(),
-        defer: deferFlushWork,
-        logger: logger.child({ component: 'flush' }),
-        counters: selfMetrics,
-      });
-      backlog = activeBacklog;
+      let activeWriter: WriterClient;
+      try {
+        activeWriter = await WriterClient.start({
+          store: {
+            path: config.db,
+            busyTimeoutMs: config.dbBusyTimeoutMs,
+            retention: { minuteDays: config.minuteRetentionDays, hourDays: config.hourRetentionDays, dayDays: config.dayRetentionDays },
+          },
+          thread: config.writerThread,
+          maxBatches: config.flushBacklogMinutes,
+          pruneBudgetMs: PRUNE_BUDGET_MS,
+          logger,
+          counters: selfMetrics,
+          defer: deferFlushWork,
+        });
+      } catch (error) {
+        state = 'stopped';
+        throw error;
+      }
+      writer = activeWriter;
       const activeFlusher = new Flusher({
         registry,
-        sink: activeBacklog,
+        sink: activeWriter,
         selfMetrics,
         logger: logger.child({ component: 'flush' }),
         seriesIdleMs: config.seriesIdleSec * 1000,
@@ -239,10 +238,13 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       flusher = activeFlusher;
       let minute = minuteStart(clock.now());
       scheduler = new AlignedScheduler(clock, PARTIAL_INTERVAL_MS, (nowMs) => {
-        activeBacklog.retry();
         activeFlusher.tick(nowMs);
-        writeNotes(activeStore);
-        pruneExpired(activeStore, nowMs);
+        writeNotes(activeWriter);
+        // After the minute's rows, so the thread prunes after writing them, as the daemon did
+        // before it had a writer thread. With the -shm file made immutable (the read-only
+        // fault test), a write failing straight after a successful write crashed SQLite with
+        // SIGBUS; with a prune in between, it failed cleanly.
+        activeWriter.tick(nowMs);
         if (minuteStart(nowMs) !== minute) {
           minute = minuteStart(nowMs);
           badLineLog.rollover();
@@ -256,7 +258,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         if (http !== undefined) addresses.http = await http.start();
       } catch (error) {
         await Promise.all([udp.stop(), tcp?.stop(), admin?.stop(), http?.stop()]);
-        activeStore.close();
+        await activeWriter.close(clock.now());
         state = 'stopped';
         throw error;
       }
@@ -284,9 +286,10 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       await Promise.all([udp.stop(), tcp?.stop(), admin?.stop(), http?.stop()]);
       scheduler?.stop();
       flusher?.close(clock.now());
-      backlog?.close();
-      if (store !== undefined) writeNotes(store);
-      store?.close();
+      if (writer !== undefined) {
+        writeNotes(writer);
+        await writer.close(clock.now());
+      }
       logger.info(stats(), 'stopped');
     },
 
@@ -299,7 +302,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
 
     async written() {
       await flusher?.idle();
-      await backlog?.idle();
+      await writer?.idle();
     },
   };
 
@@ -358,7 +361,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
 
   function status(): ReadStatus {
     if (health === 'down') return 'down';
-    return backlog?.failing === true ? 'degraded' : 'up';
+    return writer?.failing === true ? 'degraded' : 'up';
   }
 
   function httpBackend(): HttpBackend {
@@ -412,27 +415,10 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     return Number.isNaN(tsSec) ? Math.floor(clock.now() / 1000) : tsSec;
   }
 
-  function writeNotes(activeStore: ReopeningStore): void {
-    if (pendingEvents.length === 0 && pendingChecks.length === 0) return;
-    const events = pendingEvents;
-    const checks = pendingChecks;
+  function writeNotes(activeWriter: WriterClient): void {
+    activeWriter.writeEventsAndChecks(pendingEvents, pendingChecks);
     pendingEvents = [];
     pendingChecks = [];
-    try {
-      activeStore.writeEventsAndChecks(events, checks);
-    } catch (error) {
-      selfMetrics.flushErrors++;
-      logger.error({ err: error, events: events.length, checks: checks.length }, 'writing events and service checks failed');
-    }
-  }
-
-  /** Retention runs a slice at a time on every tick, never long enough to hold up ingest. */
-  function pruneExpired(activeStore: ReopeningStore, nowMs: number): void {
-    try {
-      activeStore.prune(Math.floor(nowMs / 1000), PRUNE_BUDGET_MS);
-    } catch (error) {
-      logger.warn({ err: error }, 'pruning expired rows failed; will retry on the next tick');
-    }
   }
 
   function stats(): DaemonStats {

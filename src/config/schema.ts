@@ -133,6 +133,11 @@ export const ConfigSchema = Type.Object(
       description:
         'Minutes kept in memory while the database refuses writes (locked, read-only, full), retried with backoff and written when it recovers; beyond this the oldest are dropped and counted in backlog_dropped.',
     }),
+    writerThread: Type.Boolean({
+      default: true,
+      description:
+        'Write to SQLite from a worker thread, so that writing a large minute never holds up the socket reads; false writes from the main thread, in slices between reads.',
+    }),
     logLevel: Type.Union(
       LOG_LEVELS.map((level) => Type.Literal(level)),
       { default: 'info', description: 'Lowest level logged: fatal, error, warn, info, debug, trace or silent.' },

@@ -83,6 +83,7 @@ t.test('--agg values become statsd lines; stdin with -; the daemon counts and st
   await linesCounted(daemon, 10);
   t.match(daemon.stats(), { packetsReceived: 2, linesReceived: 10, badLines: 0 });
   clock.advance(60_000);
+  await daemon.written();
 
   const range = ['--db', dbPath, '--from', String(MINUTE_MS / 1000), '--to', String(MINUTE_MS / 1000 + 60), '--json'];
   const query = async (name: string, ...extra: string[]): Promise<unknown> => JSON.parse((await runCli(t, ['query', name, ...range, ...extra])).stdout);

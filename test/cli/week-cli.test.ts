@@ -24,6 +24,7 @@ t.test('week: today against the average of the previous days, per bucket', async
     const { daemon, addresses } = await startDaemon(t, clock, { db: dbPath });
     await sendAndSettle(daemon, addresses.udp.port, [`hits:${value}|c`, 'lat:100|ms']);
     clock.advance(60_000);
+    await daemon.written();
     await daemon.stop();
   }
   const hour = new Date(thisHourMs).getUTCHours();

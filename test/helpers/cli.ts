@@ -58,8 +58,10 @@ export async function twoMinutes(t: Test, overrides: Parameters<typeof startDaem
     'users:a|s\nusers:b|s',
   ]);
   clock.advance(60_000);
+  await running.daemon.written();
   await sendAndSettle(running.daemon, port, ['hits:4|c|#env:prod\napi.latency:1500|ms\nqueue:1|g\nusers:a|s']);
   clock.advance(60_000);
+  await running.daemon.written();
   return running;
 }
 

@@ -26,6 +26,11 @@ export interface RunningDaemon {
 /**
  * Starts an in-process daemon with every listener on 127.0.0.1:0 and a temp
  * database; stopped at teardown. `onLog` receives its log lines (info and up).
+ * The writer runs in the daemon's thread unless `writerThread: true` is
+ * passed: under the test runner's TypeScript loader a worker thread takes
+ * about a second to start, compiling the modules again. The writer is the
+ * same code either way (test/unit/writer-client.test.ts runs both); the
+ * storage fault tests and spawned daemons use the thread.
  */
 export async function startDaemon(
   t: Test,
@@ -36,7 +41,7 @@ export async function startDaemon(
   const dbPath = overrides.db ?? join(tempDir(t), 'dattss.db');
   const config = loadConfig({ flags: {} });
   const logger = onLog === undefined ? pino({ level: 'silent' }) : pino({ level: 'info' }, { write: (text: string) => onLog(JSON.parse(text)) });
-  const daemon = createDaemon(Object.freeze({ ...config, host: '127.0.0.1', port: 0, adminPort: 0, httpPort: 0, db: dbPath, ...overrides }), {
+  const daemon = createDaemon(Object.freeze({ ...config, host: '127.0.0.1', port: 0, adminPort: 0, httpPort: 0, db: dbPath, writerThread: false, ...overrides }), {
     clock,
     logger,
   });

@@ -50,6 +50,7 @@ t.test('resets on every listener leave the daemon serving and counting', async (
   });
   t.match(stats, /^uptime: /, 'the admin interface still answers');
   clock.advance(60_000);
+  await daemon.written();
   const rows = readMetrics(dbPath, "name IN ('tcp.ok', 'udp.ok')");
   t.same(rows.map((row) => [row.name, row.value]), [['tcp.ok', 20], ['udp.ok', 1]], 'complete lines before a reset count');
   // Node reports data followed by a reset as an orderly end, so the cut line is

@@ -146,12 +146,15 @@ t.test("the client's own ticks land each partial in the minute its samples belon
   t.teardown(() => client.close());
   client.increment('late.in.the.minute', 7);
   clock.advance(3_750); // 10:20:59.750: the client's tick
+  await daemon.written();
   await settle(daemon, client);
   t.equal(client.stats().datagramsSent, 1);
   client.increment('late.in.the.minute', 1); // the last 250 ms go with the next partial
   clock.advance(5_000);
+  await daemon.written();
   await settle(daemon, client);
   clock.advance(60_000);
+  await daemon.written();
   t.same(
     userRows(dbPath).map((row) => [row.ts - MINUTE_START_MS / 1000, row.sum]),
     [

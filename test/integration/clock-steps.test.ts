@@ -16,9 +16,11 @@ t.test('the wall clock steps back an hour and forward a day while traffic flows'
 
   await send(10);
   clock.advance(30_000);
+  await daemon.written();
   await send(20);
   clock.set(clock.now() - HOUR_MS);
   clock.advance(5_000);
+  await daemon.written();
   t.equal(totalHits(dbPath), 30, 'the step back wrote everything held at the next tick');
   t.equal(daemon.status(), 'up');
 
@@ -26,8 +28,10 @@ t.test('the wall clock steps back an hour and forward a day while traffic flows'
   for (let i = 0; i < 24; i++) {
     await send(1);
     clock.advance(5_000);
+    await daemon.written();
   }
   clock.advance(60_000);
+  await daemon.written();
   t.equal(totalHits(dbPath), 30 + 24, 'minutes at the new time were written as they ended');
   const stepped = readMetrics(dbPath, "name = 'hits'").map((row) => row.ts);
   t.ok(stepped.some((ts) => ts * 1000 < MINUTE_START_MS), 'rows stamped with the earlier wall-clock time');
@@ -36,8 +40,10 @@ t.test('the wall clock steps back an hour and forward a day while traffic flows'
   clock.set(clock.now() + 24 * HOUR_MS);
   await send(5);
   clock.advance(65_000);
+  await daemon.written();
   t.equal(totalHits(dbPath), 30 + 24 + 5, 'a forward jump loses nothing either');
   await send(7);
   clock.advance(60_000);
+  await daemon.written();
   t.equal(totalHits(dbPath), 30 + 24 + 5 + 7, 'and minutes go on after it');
 });

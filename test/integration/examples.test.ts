@@ -27,6 +27,7 @@ for (const [name, main] of Object.entries(examples)) {
       await new Promise((resolve) => setImmediate(resolve));
     }
     clock.advance(60_000);
+    await daemon.written();
     const rows = readMetrics(dbPath, "name LIKE 'example.%'");
     t.ok(rows.length >= 2, `${rows.length} series written`);
     t.equal(daemon.stats().badLines, 0);

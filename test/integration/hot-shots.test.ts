@@ -66,6 +66,7 @@ t.test('hot-shots, DogStatsD mode: tags, rates, every metric type, events and se
   t.ok(daemon.stats().packetsReceived < lines / 10, `buffered into ${daemon.stats().packetsReceived} datagrams`);
 
   clock.advance(60_000);
+  await daemon.written();
   const rows = readMetrics(dbPath, "name LIKE 'shop.%'");
   t.match(one(rows, 'shop.orders', 'env:test,region:eu'), { type: 'counter', value: 10, count: 10 });
   t.match(one(rows, 'shop.orders', 'env:test,region:us'), { type: 'counter', value: 40, count: 20 }, '@0.5 scales up');
@@ -101,6 +102,7 @@ t.test('hot-shots, Telegraf mode: tags in the name', async (t) => {
   await until(daemon, lines);
   t.equal(daemon.stats().badLines, 0);
   clock.advance(60_000);
+  await daemon.written();
   const rows = readMetrics(dbPath, "name LIKE 'tg.%'");
   t.match(one(rows, 'tg.hits', 'env:test,host:a'), { type: 'counter', value: 20 });
   t.match(one(rows, 'tg.lat', 'env:test,host:a'), { type: 'timer', value: 7 });
@@ -120,6 +122,7 @@ t.test('hot-shots, plain statsd (no tags) over TCP', async (t) => {
   });
   await until(daemon, lines);
   clock.advance(60_000);
+  await daemon.written();
   const rows = readMetrics(dbPath, "name LIKE 'plain.%'");
   t.match(one(rows, 'plain.hits'), { value: 2 });
   t.match(one(rows, 'plain.lat'), { value: 12 });

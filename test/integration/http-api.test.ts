@@ -30,8 +30,10 @@ async function fedDaemon(t: Test): Promise<{ running: RunningDaemon; clock: Fake
   const timings = Array.from({ length: 100 }, (_, i) => `api.latency:${i + 1}|ms`).join('\n');
   await sendAndSettle(running.daemon, port, ['hits:3|c|#env:prod', 'hits:4|c|#env:dev', timings, 'queue.depth:7|g', 'users:a|s\nusers:b|s']);
   clock.advance(60_000);
+  await running.daemon.written();
   await sendAndSettle(running.daemon, port, ['hits:10|c|#env:prod', 'queue.depth:9|g', 'users:a|s']);
   clock.advance(60_000);
+  await running.daemon.written();
   await sendAndSettle(running.daemon, port, ['hits:5|c|#env:prod', 'api.latency:40|ms']);
   return { running, clock };
 }
@@ -109,6 +111,7 @@ t.test('GET /api/query: tag sets merged or selected, percentiles, resolutions', 
   t.match(daily.body, { resolution: '1d', downsampled: false, points: [{ value: 17 }] });
 
   clock.advance(60_000);
+  await running.daemon.written();
   const later = await get(running, '/api/query?name=hits&since=10m');
   t.same(later.body.points.map((p: { value: number }) => p.value), [7, 10, 5], 'the next minute appears once flushed');
 });
@@ -146,6 +149,7 @@ t.test('a name stored under two types needs type', async (t) => {
   const running = await startDaemon(t, clock);
   await sendAndSettle(running.daemon, running.addresses.udp.port, ['jobs:1|c', 'jobs:250|ms']);
   clock.advance(60_000);
+  await running.daemon.written();
   t.match(await get(running, '/api/query?name=jobs'), { status: 400, body: { error: { message: '"jobs" is stored as counter and timer; say which with type' } } });
   t.match(await get(running, '/api/query?name=jobs&type=timer&since=10m'), { status: 200, body: { type: 'timer', points: [{ value: 250 }] } });
 });

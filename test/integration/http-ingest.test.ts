@@ -33,12 +33,14 @@ t.test('PUT /agg: DaTtSs v2 and v1 partials merge exactly into the minute', asyn
   const running = await startDaemon(t, clock);
   t.same(await send(running, 'PUT', '/agg', V2_PUSH), { status: 200, body: { ok: true } });
   clock.advance(5_000);
+  await running.daemon.written();
   t.same(await send(running, 'PUT', '/agg', V2_PUSH), { status: 200, body: { ok: true } }, 'a second interval');
   const v1 = { nam: 'worker', upt: 42.5, prt: { c: [{ nam: 'jobs.done', sum: 7, cnt: 7 }], ms: [], g: [] } };
   t.same(await send(running, 'PUT', '/agg', v1), { status: 200, body: { ok: true } });
   t.same(await send(running, 'PUT', '/agg', { prt: { c: [{ pth: 'jobs.done', sum: 1, cnt: 1 }] } }), { status: 200, body: { ok: true } }, 'missing arrays are empty');
 
   clock.advance(60_000);
+  await running.daemon.written();
   const rows = readMetrics(running.dbPath);
   t.match(row(rows, 'routes.put_agg.ok'), { type: 'counter', ts: MINUTE_SEC, value: 24, sum: 24, count: 8 });
   t.match(row(rows, 'environment.active'), { type: 'gauge', value: 10, last: 10, min: 8, max: 12, count: 6 });
@@ -79,6 +81,7 @@ t.test('PUT /agg refuses bad items whole, naming the item', async (t) => {
   t.match(await send(running, 'PUT', '/agg', 'hits', 'application/x-www-form-urlencoded'), { status: 415, body: { error: { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' } } });
   t.same(running.daemon.live(), [], 'the good items beside bad ones were not applied');
   clock.advance(60_000);
+  await running.daemon.written();
   t.match(row(readMetrics(running.dbPath), 'dattss.http_requests_rejected'), { value: cases.length + 4 }, 'the cases, 1e400, bad JSON, text and a form');
 });
 
@@ -117,6 +120,7 @@ t.test('POST /v1/metrics: Binoculars fields become tagged gauges; the reply sets
     t.match(response.body.error.message, message);
   }
   clock.advance(60_000);
+  await running.daemon.written();
   const rows = readMetrics(running.dbPath);
   const tags = 'cluster:c1,instance_uuid:ab-12';
   t.match(row(rows, 'longhorn_volume.count', tags), { type: 'gauge', value: 12 });

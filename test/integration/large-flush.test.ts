@@ -11,7 +11,7 @@ const MINUTE_START_MS = Date.UTC(2026, 0, 5, 10, 20, 0);
 t.test('a minute of many series: nothing written inside the tick, datagrams read meanwhile, every row exact', async (t) => {
   const series = INLINE_SERIES * 3;
   const clock = new FakeClock(MINUTE_START_MS + 2_000);
-  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { maxSeries: series + 10 });
+  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { maxSeries: series + 10, writerThread: true });
   const datagrams = [];
   for (let i = 0; i < series; i += 40) {
     datagrams.push(Array.from({ length: 40 }, (_, j) => `many.s${i + j}:${i + j}|c`).join('\n'));

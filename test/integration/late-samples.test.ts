@@ -14,6 +14,7 @@ t.test('|T samples merge into their minute, even one already written; too old or
 
   await sendAndSettle(daemon, port, ['late.hits:1|c\nlate.lat:10|ms']);
   clock.advance(2 * MINUTE_MS); // minutes M0 and M0+1 are written
+  await daemon.written();
   t.match(readMetrics(dbPath, "name = 'late.hits'"), [{ ts: sec(M0), value: 1 }]);
 
   await sendAndSettle(daemon, port, [
@@ -26,6 +27,7 @@ t.test('|T samples merge into their minute, even one already written; too old or
   ]);
   t.match(daemon.stats(), { badLines: 0 });
   clock.advance(5_000); // the next tick writes the late samples
+  await daemon.written();
   t.same(
     readMetrics(dbPath, "name = 'late.hits'").map((row) => [row.ts, row.value]),
     [
@@ -47,6 +49,7 @@ t.test('|T samples merge into their minute, even one already written; too old or
   );
 
   clock.advance(MINUTE_MS);
+  await daemon.written();
   t.match(readMetrics(dbPath, "name = 'late.hits'").at(-1), { ts: sec(M0 + 2 * MINUTE_MS), value: 7 });
   const counters = readMetrics(dbPath, "name IN ('dattss.late_samples', 'dattss.late_dropped')");
   t.equal(counters.filter((row) => row.name === 'dattss.late_samples').reduce((sum, row) => sum + (row.value as number), 0), 3);
@@ -57,8 +60,10 @@ t.test('late gauge samples keep the newest timestamp as the last value, whatever
   const clock = new FakeClock(M0 + 2_000);
   const { daemon, addresses, dbPath } = await startDaemon(t, clock);
   clock.advance(MINUTE_MS);
+  await daemon.written();
   const sec = Math.floor(M0 / 1000);
   await sendAndSettle(daemon, addresses.udp.port, [`late.level:5|g|T${sec + 50}`, `late.level:3|g|T${sec + 10}`]);
   clock.advance(5_000);
+  await daemon.written();
   t.match(readMetrics(dbPath, "name = 'late.level'"), [{ ts: sec, last: 5, min: 3, max: 5, count: 2 }]);
 });

@@ -20,8 +20,10 @@ t.test('partials over UDP merge with lines of the same series', async (t) => {
     ['q:7|g', '_p1|g|q||~2|5|2|3|3|1|1|1|1|1', 'u:a|s', '_p1|s|u||3|a:b'].join('\n'),
   ]);
   clock.advance(5_000);
+  await daemon.written();
   await sendAndSettle(daemon, addresses.udp.port, ['_p1|g|q||~1|-4|-4|-4|-4']);
   clock.advance(60_000);
+  await daemon.written();
   const rows = readMetrics(dbPath);
   t.match(row(rows, 'hits'), { tags: 'env:prod', count: 4, sum: 11 });
   const lat = row(rows, 'lat')!;
@@ -48,6 +50,7 @@ t.test('partials over TCP, newline-delimited, split across writes', async (t) =>
     await new Promise((resolve) => setImmediate(resolve));
   }
   clock.advance(60_000);
+  await daemon.written();
   const rows = readMetrics(dbPath);
   t.match(row(rows, 'tcp.hits'), { count: 2, sum: 5 });
   t.match(row(rows, 'tcp.lat'), { count: 1, sum: 4 });
@@ -63,6 +66,7 @@ t.test('a malformed partial is refused whole and counted; its neighbours are kep
   ]);
   t.match(daemon.stats(), { linesReceived: 6, badLines: 4 });
   clock.advance(60_000);
+  await daemon.written();
   const rows = readMetrics(dbPath, "name NOT LIKE 'dattss.%'");
   t.same(rows.map((r) => [r.name, r.count, r.sum]), [['ok', 2, 3]], 'nothing of the bad partials was applied');
   t.match(row(readMetrics(dbPath), 'dattss.partials_received'), { value: 1 });

@@ -32,6 +32,7 @@ t.test(`${MINUTES} minutes of steady load: no loss, flat series count and heap`,
   for (let minute = 0; minute < MINUTES; minute++) {
     await sendAndSettle(daemon, addresses.udp.port, datagrams);
     clock.advance(60_000);
+    await daemon.written();
     if (minute === 9 || minute === MINUTES - 1) heap.push(heapAfterGc());
   }
   t.equal(daemon.stats().seriesLive, 2 * SERIES, 'the same series all along');

@@ -9,7 +9,7 @@ const MINUTE_START_MS = Date.UTC(2026, 0, 5, 10, 20, 0);
 t.test('a database locked by another process: ingest goes on, minutes wait and land exactly', async (t) => {
   const clock = new FakeClock(MINUTE_START_MS + 2_000);
   const logs: { msg: string }[] = [];
-  const running = await startDaemon(t, clock, { dbBusyTimeoutMs: 0 }, (line) => logs.push(line));
+  const running = await startDaemon(t, clock, { dbBusyTimeoutMs: 0, writerThread: true }, (line) => logs.push(line));
   const { daemon, addresses, dbPath } = running;
   const said = (msg: string): number => logs.filter((line) => line.msg === msg).length;
   const health = async (): Promise<{ status: number; body: { status: string } }> => {
@@ -24,6 +24,7 @@ t.test('a database locked by another process: ingest goes on, minutes wait and l
   for (let minute = 0; minute < 5; minute++) {
     await sendAndSettle(daemon, addresses.udp.port, Array.from({ length: 10 }, () => 'hits:1|c'));
     clock.advance(60_000);
+    await daemon.written();
   }
   t.equal(daemon.stats().flushErrors > 0, true, 'writes failed');
   t.match(await health(), { status: 503, body: { status: 'degraded' } });
@@ -31,6 +32,7 @@ t.test('a database locked by another process: ingest goes on, minutes wait and l
 
   locker.exec('COMMIT');
   clock.advance(60_000);
+  await daemon.written();
   t.match(await health(), { status: 200, body: { status: 'up' } }, 'recovered on the next retry');
   t.equal(said('writing to the database failed; keeping minutes in memory and retrying'), 1, 'the failure logged once, not per retry');
   t.equal(said('database writes recovered; kept minutes written'), 1, 'the recovery logged once');
@@ -47,15 +49,17 @@ t.test('a database locked by another process: ingest goes on, minutes wait and l
 t.test('the database file deleted underneath: a new one is created and later minutes land in it', async (t) => {
   const clock = new FakeClock(MINUTE_START_MS + 2_000);
   const logs: { msg: string }[] = [];
-  const running = await startDaemon(t, clock, {}, (line) => logs.push(line));
+  const running = await startDaemon(t, clock, { writerThread: true }, (line) => logs.push(line));
   const { daemon, addresses, dbPath } = running;
   await sendAndSettle(daemon, addresses.udp.port, ['hits:5|c']);
   clock.advance(60_000);
+  await daemon.written();
   t.same(readMetrics(dbPath, "name = 'hits'").map((row) => row.value), [5]);
 
   for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
   await sendAndSettle(daemon, addresses.udp.port, ['hits:7|c']);
   clock.advance(60_000);
+  await daemon.written();
   t.same(readMetrics(dbPath, "name = 'hits'").map((row) => row.value), [7], 'the next minute is in a new file, not lost in the deleted one');
   t.equal(logs.filter((line) => line.msg === 'the database file was deleted; created a new one').length, 1, 'said once');
   const response = await fetch(`http://127.0.0.1:${addresses.http?.port}/api/query?name=hits&since=1h`);

@@ -46,7 +46,7 @@ t.test('a full disk: ingest goes on, minutes wait, and land once space is freed'
     rmSync(dir, { recursive: true, force: true });
   });
   const clock = new FakeClock(MINUTE_START_MS + 2_000);
-  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { db: join(dir, 'dattss.db') });
+  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { db: join(dir, 'dattss.db'), writerThread: true });
   await sendAndSettle(daemon, addresses.udp.port, ['hits:1|c']);
   clock.advance(60_000);
   const filler = join(dir, 'filler');

@@ -22,9 +22,10 @@ function chattr(flag: '+i' | '-i', dbPath: string): boolean {
 
 t.test('a read-only database: minutes wait in memory and land when it is writable again', async (t) => {
   const clock = new FakeClock(MINUTE_START_MS + 2_000);
-  const { daemon, addresses, dbPath } = await startDaemon(t, clock);
+  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { writerThread: true });
   await sendAndSettle(daemon, addresses.udp.port, ['hits:1|c']);
   clock.advance(60_000);
+  await daemon.written();
   if (!chattr('+i', dbPath)) {
     t.plan(0, 'chattr +i is not supported here (not root, or a filesystem without attributes): skipped');
     return;
@@ -33,11 +34,13 @@ t.test('a read-only database: minutes wait in memory and land when it is writabl
   for (let minute = 0; minute < 3; minute++) {
     await sendAndSettle(daemon, addresses.udp.port, ['hits:2|c']);
     clock.advance(60_000);
+    await daemon.written();
   }
   t.equal(daemon.status(), 'degraded', 'writes fail while the files are immutable');
   t.ok(daemon.stats().flushErrors > 0);
   chattr('-i', dbPath);
   clock.advance(60_000);
+  await daemon.written();
   t.equal(daemon.status(), 'up');
   const total = readMetrics(dbPath, "name = 'hits'").reduce((sum, row) => sum + (row.value as number), 0);
   t.equal(total, 1 + 3 * 2, 'the minutes kept in memory were written');

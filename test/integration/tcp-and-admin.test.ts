@@ -64,6 +64,7 @@ t.test('TCP ingest: newline framing, partial lines, long lines, end without newl
   await until(() => daemon.stats().linesReceived === 5, 'the unterminated last line');
 
   clock.advance(60_000);
+  await daemon.written();
   const rows = readMetrics(dbPath, "name LIKE 'tcp.%'");
   t.match(rows, [{ name: 'tcp.a', value: 15 }, { name: 'tcp.b', value: 5 }]);
   t.equal(rows.length, 2, 'the long line left no series');
@@ -78,6 +79,7 @@ t.test('TCP ingest: a too-long line inside one chunk is dropped, its neighbours 
   await until(() => daemon.stats().linesReceived === 2, 'the two short lines');
   t.equal(daemon.stats().badLines, 1);
   clock.advance(60_000);
+  await daemon.written();
   t.match(readMetrics(dbPath, "name IN ('one', 'two', 'long')"), [{ name: 'one', value: 1 }, { name: 'two', value: 2 }]);
 });
 
@@ -94,6 +96,7 @@ t.test('TCP ingest: connection limit and idle timeout', async (t) => {
   await closed(first);
   t.pass('an idle connection is closed');
   clock.advance(60_000);
+  await daemon.written();
   t.ok(daemon.stats().packetsReceived === 0);
 });
 
@@ -112,6 +115,7 @@ t.test('admin interface: every command in Etsy format', async (t) => {
     'web.hits:3|c\nweb.hits:4|c\nweb.errors:1|c\napi.hits:1|c|#env:prod,region:eu\nlat:10|ms\nlat:30|ms\nq:5|g\nbroken',
   ]);
   clock.advance(7_000);
+  await daemon.written();
 
   t.equal(
     await admin(port, 'help\n', /\n\n$/),

@@ -21,6 +21,7 @@ t.test('UDP lines across a minute boundary give the exact metrics_1m rows', asyn
   // Counters: 100 × 1 plus 10 × 2 at rate 0.5, spread over two 5 s intervals.
   await sendAndSettle(daemon, port, Array.from({ length: 100 }, () => 'c1:1|c'));
   clock.advance(5_000);
+  await daemon.written();
   await sendAndSettle(daemon, port, Array.from({ length: 10 }, () => 'c1:2|c|@0.5'));
   // Timings 1..1000, twenty lines per datagram, over several intervals.
   for (let batch = 0; batch < 50; batch++) {
@@ -33,6 +34,7 @@ t.test('UDP lines across a minute boundary give the exact metrics_1m rows', asyn
 
   t.same(readMetrics(dbPath), [], 'nothing is written before the minute ends');
   clock.advance(MINUTE_START_MS + 60_000 - clock.now());
+  await daemon.written();
 
   const rows = readMetrics(dbPath);
   const ts = MINUTE_START_MS / 1000;
@@ -63,6 +65,7 @@ t.test('bad lines are counted, never fatal, and good lines beside them are kept'
   ]);
   t.match(daemon.stats(), { packetsReceived: 2, linesReceived: 8, badLines: 6 });
   clock.advance(60_000);
+  await daemon.written();
   const rows = readMetrics(dbPath);
   t.match(byName(rows, 'ok'), { type: 'counter', value: 4 });
   t.match(byName(rows, 'dattss.bad_lines'), { value: 6 });
@@ -107,6 +110,7 @@ t.test('live values and 1-minute moving averages through the daemon API', async 
   for (let interval = 0; interval < 12; interval++) {
     await sendAndSettle(daemon, port, [`hits:6|c\nlat:${(interval + 1) * 10}|ms\nmem:${interval}|g`]);
     clock.advance(5_000);
+    await daemon.written();
   }
   await sendAndSettle(daemon, port, ['hits:1|c']);
   const [hits] = daemon.live({ name: 'hits' });
@@ -129,6 +133,7 @@ t.test('listens on IPv6 loopback when the host is ::1', async (t) => {
   t.equal(running.addresses.udp.family, 'IPv6');
   await sendAndSettle(running.daemon, running.addresses.udp.port, ['v6:1|c'], '::1');
   clock.advance(60_000);
+  await running.daemon.written();
   t.match(byName(readMetrics(running.dbPath), 'v6'), { value: 1 });
 });
 
@@ -138,6 +143,7 @@ t.test('the start-up warm-up of the parser and registry leaves no trace in the d
   t.same(daemon.live(), [], 'no live series');
   t.match(daemon.stats(), { packetsReceived: 0, linesReceived: 0, badLines: 0 });
   clock.advance(60_000);
+  await daemon.written();
   t.same(readMetrics(dbPath, "name NOT LIKE 'dattss.%'"), [], 'nothing stored but the self-metrics');
   t.equal(readMetrics(dbPath, "name = 'dattss.lines_received'")[0]?.value, 0);
 });

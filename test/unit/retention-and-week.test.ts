@@ -69,8 +69,10 @@ t.test('the daemon prunes on its ticks', async (t) => {
   const { daemon, addresses, dbPath } = await startDaemon(t, clock, { minuteRetentionDays: 1, hourRetentionDays: 2 });
   await sendAndSettle(daemon, addresses.udp.port, ['old.hits:1|c']);
   clock.advance(60_000);
+  await daemon.written();
   t.equal(readMetrics(dbPath, "name = 'old.hits'").length, 1, 'written');
   clock.advance(DAY * 1000);
+  await daemon.written();
   t.equal(readMetrics(dbPath, "name = 'old.hits'").length, 0, 'minute row pruned a day later');
 });
 

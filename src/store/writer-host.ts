@@ -1,0 +1,117 @@
+/**
+ * The writer: owns the SQLite connection and the write backlog, and answers
+ * the daemon's messages (store/writer-protocol.ts). It runs in a worker
+ * thread (store/writer-thread.ts) so that writing a minute of many series
+ * (seconds of work at 100k series) never takes the thread that reads the
+ * UDP socket; with `writerThread: false` it runs in the daemon's thread
+ * over a MessageChannel, with the same messages.
+ */
+import { performance } from 'node:perf_hooks';
+import { pino, type Level } from 'pino';
+import type { MinuteAggregate } from '../aggregate/summarize.js';
+import { DattssError } from '../errors.js';
+import { WriteBacklog } from '../flush/write-backlog.js';
+import { ReopeningStore } from './reopening-store.js';
+import type { FromWriter, ToWriter, WriterData, WriterState } from './writer-protocol.js';
+
+/** What the writer needs of its end of the channel: a MessagePort, or a worker's parentPort. */
+export interface WriterPort {
+  postMessage(message: FromWriter): void;
+  on(event: 'message', listener: (message: ToWriter) => void): unknown;
+  close(): void;
+}
+
+/** Opens the store and serves the port until `close`; only says `failed` when the store cannot be opened. */
+export function hostWriter(port: WriterPort, data: WriterData): void {
+  const post = (message: FromWriter): void => port.postMessage(message);
+  const logger = pino({ level: data.logLevel as Level, base: null, timestamp: false }, { write: (line: string) => post({ type: 'log', line }) });
+
+  /** The daemon's clock as of its last message: the backlog times its retries by it. */
+  let nowMs = 0;
+  const counters = { flushErrors: 0, backlogDropped: 0, flushBacklog: 0 };
+
+  let store: ReopeningStore;
+  try {
+    store = new ReopeningStore(data.store, logger.child({ component: 'store' }));
+  } catch (error) {
+    const { code, message } = error instanceof DattssError ? error : new DattssError('DATTSS_STORE_OPEN', (error as Error).message);
+    post({ type: 'failed', code, message });
+    return;
+  }
+
+  let reported = '';
+  /** Tells the daemon when the backlog's state changed. */
+  const reportState = (): void => {
+    const state: WriterState = { failing: backlog.failing, ...counters };
+    const key = JSON.stringify(state);
+    if (key === reported) return;
+    reported = key;
+    post({ type: 'state', state });
+  };
+
+  const backlog = new WriteBacklog({
+    sink: store,
+    maxBatches: data.maxBatches,
+    nowMs: () => nowMs,
+    elapsedMs: () => performance.now(),
+    // Slices, so that the writer keeps answering messages while it writes a large minute.
+    defer: (next) =>
+      setImmediate(() => {
+        next();
+        reportState();
+      }),
+    logger: logger.child({ component: 'flush' }),
+    counters,
+  });
+
+  /** The minute being received, part by part. */
+  let receiving: MinuteAggregate[] = [];
+
+  port.on('message', (message: ToWriter) => {
+    switch (message.type) {
+      case 'rows':
+        for (const row of message.rows) receiving.push(row);
+        if (message.last) {
+          const rows = receiving;
+          receiving = [];
+          backlog.writeMinute(rows);
+        }
+        break;
+      case 'notes':
+        try {
+          store.writeEventsAndChecks(message.events, message.checks);
+        } catch (error) {
+          counters.flushErrors++;
+          logger.error({ err: error, events: message.events.length, checks: message.checks.length }, 'writing events and service checks failed');
+        }
+        break;
+      case 'tick':
+        nowMs = message.nowMs;
+        backlog.retry();
+        try {
+          store.prune(Math.floor(nowMs / 1000), data.pruneBudgetMs);
+        } catch (error) {
+          logger.warn({ err: error }, 'pruning expired rows failed; will retry on the next tick');
+        }
+        break;
+      case 'idle':
+        void backlog.idle().then(() => {
+          reportState();
+          post({ type: 'idle', id: message.id });
+        });
+        break;
+      case 'close': {
+        nowMs = message.nowMs;
+        const lostBatches = backlog.close();
+        store.close();
+        reportState();
+        post({ type: 'closed', lostBatches });
+        port.close();
+        return;
+      }
+    }
+    reportState();
+  });
+
+  post({ type: 'ready' });
+}

@@ -1,0 +1,50 @@
+import type { MinuteAggregate } from '../aggregate/summarize.js';
+import type { ErrorCode } from '../errors.js';
+import type { DogEvent, ServiceCheck } from '../protocol/events.js';
+import type { SqliteStoreOptions } from './sqlite-store.js';
+
+/**
+ * The messages between the daemon and its writer thread (store/writer-thread.ts),
+ * which owns the SQLite connection and the write backlog. Only data crosses:
+ * the two sides share these types and nothing else.
+ */
+
+export interface WriterData {
+  store: SqliteStoreOptions;
+  /** The write backlog's bound, in minutes. */
+  maxBatches: number;
+  /** The daemon's log level: the thread logs at the same level, through the daemon. */
+  logLevel: string;
+  /** Rows deleted per tick for at most this long. */
+  pruneBudgetMs: number;
+}
+
+export type ToWriter =
+  /** Part of a minute's rows; the minute is complete with `last`. */
+  | { type: 'rows'; rows: MinuteAggregate[]; last: boolean }
+  | { type: 'notes'; events: DogEvent[]; checks: ServiceCheck[] }
+  /** The daemon's 5-second tick, with its clock: retries when due, then prunes. */
+  | { type: 'tick'; nowMs: number }
+  /** Answered with `idle` once nothing is being written. */
+  | { type: 'idle'; id: number }
+  /** Writes everything left, closes the database, answers `closed`. */
+  | { type: 'close'; nowMs: number };
+
+/** What the daemon's self-metrics and health need to know of the writer. */
+export interface WriterState {
+  failing: boolean;
+  /** Cumulative over the thread's life. */
+  flushErrors: number;
+  backlogDropped: number;
+  /** Minutes waiting or being written. */
+  flushBacklog: number;
+}
+
+export type FromWriter =
+  | { type: 'ready' }
+  | { type: 'failed'; code: ErrorCode; message: string }
+  /** A pino JSON line the daemon logs again through its own logger. */
+  | { type: 'log'; line: string }
+  | { type: 'state'; state: WriterState }
+  | { type: 'idle'; id: number }
+  | { type: 'closed'; lostBatches: number };
