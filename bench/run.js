@@ -1,8 +1,10 @@
 // `npm run bench` — the benchmark suite, end to end:
 //   npm run bench                 full load suite (medians of 3 runs) + component benchmarks
 //   npm run bench -- --quick      one run of two load shapes and the parser benchmark (< 2 min)
-//   npm run bench -- soak [--minutes N] [--rate R]
-//                                 N minutes (default 10) of steady load against dattss: memory and loss
+//   npm run bench -- soak [--minutes N] [--rate R] [--series K] [-- daemon flags...]
+//                                 N minutes (default 10) of steady load over K series (default
+//                                 10,000) against dattss: memory and loss; flags after a second
+//                                 `--` go to `dattss serve` (e.g. --no-writer-thread)
 // Prints a table; bench/README.md keeps the latest figures.
 import { execFileSync } from 'node:child_process';
 import { arch, cpus, platform } from 'node:os';
@@ -92,7 +94,8 @@ function components() {
 
 header();
 if (args[0] === 'soak') {
-  await soak({ minutes: option('--minutes', 10), rate: option('--rate', 100_000) });
+  const daemonArgs = args.indexOf('--') === -1 ? [] : args.slice(args.indexOf('--') + 1);
+  await soak({ minutes: option('--minutes', 10), rate: option('--rate', 100_000), series: option('--series', 10_000), daemonArgs });
 } else {
   await loadSuite();
   components();

@@ -4,9 +4,9 @@ import { rssBytes, udpDrops } from './lib/proc.js';
 import { buildSender, send } from './lib/sender.js';
 import { startDattss } from './lib/targets.js';
 
-export async function soak({ minutes, rate, perDatagram = 40, series = 10_000 }) {
+export async function soak({ minutes, rate, perDatagram = 40, series = 10_000, daemonArgs = [] }) {
   const sender = buildSender();
-  const target = await startDattss();
+  const target = await startDattss(daemonArgs);
   const samples = [];
   const timer = setInterval(() => samples.push({ atSec: samples.length * 10, rss: rssBytes(target.pid) }), 10_000);
   try {
@@ -21,7 +21,7 @@ export async function soak({ minutes, rate, perDatagram = 40, series = 10_000 })
       last = received;
     }
     const drops = udpDrops(target.port) - dropsBefore;
-    console.log(`\nsoak: ${minutes} min at ${rate} lines/s, ${perDatagram} lines/datagram, ${series} series`);
+    console.log(`\nsoak: ${minutes} min at ${rate} lines/s, ${perDatagram} lines/datagram, ${series} series${daemonArgs.length > 0 ? `, dattss serve ${daemonArgs.join(' ')}` : ''}`);
     console.log(`sent ${sent.lines} lines, received ${received}, loss ${(((sent.lines - received) / sent.lines) * 100).toFixed(4)}%, kernel drops ${drops}`);
     const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
     const warm = samples.filter((s) => s.atSec >= 60);
