@@ -34,6 +34,8 @@ interface PendingMinute {
   selfRows: MinuteAggregate[];
   /** Time spent on it in turns before the current one. */
   busyMs: number;
+  /** Set when the minute's tick found series to evict: done in a turn of its own once the minute is summarized. */
+  evictBeforeMs?: number;
 }
 
 export interface FlusherOptions {
@@ -94,9 +96,16 @@ export class Flusher {
     }
     this.#writeLate();
     if (minuteEnded) {
-      const evicted = registry.evictIdle(currentMinute - this.#options.seriesIdleMs);
-      if (evicted > 0) this.#options.logger.debug({ evicted, series: registry.size }, 'evicted idle series');
+      const evictBeforeMs = currentMinute - this.#options.seriesIdleMs;
+      // Eviction scans every series (a few ms at 100k): a large minute's eviction waits for its summary.
+      if (this.#pending === undefined) this.#evictIdle(evictBeforeMs);
+      else this.#pending.evictBeforeMs = evictBeforeMs;
     }
+  }
+
+  #evictIdle(beforeMs: number): void {
+    const evicted = this.#options.registry.evictIdle(beforeMs);
+    if (evicted > 0) this.#options.logger.debug({ evicted, series: this.#options.registry.size }, 'evicted idle series');
   }
 
   /**
@@ -157,7 +166,7 @@ export class Flusher {
     const startedMs = elapsedMs();
     const job: PendingMinute = {
       minuteStartMs,
-      series: [...registry.series()],
+      series: registry.snapshot(),
       next: 0,
       rows: [],
       selfRows: selfMetrics.drainMinute(minuteStartMs, registry),
@@ -199,6 +208,8 @@ export class Flusher {
   #complete(job: PendingMinute, startedMs: number): void {
     this.#pending = undefined;
     this.#hand(job, startedMs);
+    const { evictBeforeMs } = job;
+    if (evictBeforeMs !== undefined) this.#options.defer(() => this.#evictIdle(evictBeforeMs));
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 

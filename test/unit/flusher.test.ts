@@ -403,6 +403,21 @@ t.test('idle series are evicted after their data was written', async (t) => {
     h.tickUntil(M(2));
     t.same(userNames(h.batches[1]), []);
   });
+
+  t.test('in a minute of many series, eviction waits for the summary and takes a turn of its own', async (t) => {
+    const series = INLINE_SERIES + 500;
+    const h = harness(M0 + SEC, { seriesIdleMs: 0, maxSeries: series });
+    for (let i = 0; i < series; i++) h.add('counter', `c${i}`, 1);
+    h.tickUntil(M(1));
+    t.equal(h.registry.size, series, 'nothing evicted in the tick');
+    let sizeWhenHanded: number | undefined;
+    while (h.runDeferred() > 0) {
+      if (h.batches.length === 1 && sizeWhenHanded === undefined) sizeWhenHanded = h.registry.size;
+    }
+    t.equal(sizeWhenHanded, series, 'every series still there when the minute was handed on');
+    t.equal(userNames(h.batches[0]).length, series, 'and every one in it');
+    t.equal(h.registry.size, 0, 'evicted in the next turn');
+  });
 });
 
 t.test('a minute of many series is summarized across turns, then written once, whole and in order', async (t) => {
@@ -417,8 +432,10 @@ t.test('a minute of many series is summarized across turns, then written once, w
   while (h.runDeferred() > 0) turns++;
   await waiting;
   t.ok(idle, 'idle() resolved once the minute was handed on');
-  // The fake clock moves FLUSH_MS per reading, one reading per 64 series, until the turn's budget is spent.
-  t.equal(turns, Math.ceil(series / (64 * Math.ceil(SUMMARIZE_BUDGET_MS / FLUSH_MS))), `${turns} turns`);
+  // The fake clock moves FLUSH_MS per reading, one reading per 64 series, until the turn's budget is spent;
+  // then one more turn looks for idle series to evict, apart from the summarizing.
+  t.equal(turns, Math.ceil(series / (64 * Math.ceil(SUMMARIZE_BUDGET_MS / FLUSH_MS))) + 1, `${turns} turns`);
+  t.equal(h.registry.size, series, 'none idle, none evicted');
   t.equal(h.batches.length, 1, 'one batch');
   const batch = h.batches[0] as MinuteAggregate[];
   t.equal(minuteOf(t, batch), M0 / 1000);

@@ -255,6 +255,7 @@ t.test('evictIdle removes only idle series and keeps size right', async (t) => {
   t.equal(registry.evictIdle(M0 + 30 * SEC), 2, 'series last sampled before M0+30s');
   t.equal(registry.size, 3);
   t.same([...registry.series()].map((s) => `${s.type}:${s.name}`).sort(), ['counter:new', 'set:new', 'timer:mid']);
+  t.same(registry.snapshot(), [...registry.series()], 'snapshot(): the same series, in the same order, as an array');
   t.equal(registry.evictIdle(M0 + 30 * SEC), 0, 'idempotent');
   t.equal(registry.evictIdle(M0 + 90 * SEC), 1, 'the boundary is exclusive: a series sampled at beforeMs stays');
   t.same([...registry.series()].map((s) => `${s.type}:${s.name}`).sort(), ['counter:new', 'set:new']);
