@@ -75,7 +75,7 @@ export class WriterClient implements MinuteSink {
       writer = new Worker(new URL(`./writer-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url), { workerData: data });
     } else {
       const { port1, port2 } = new MessageChannel();
-      hostWriter(port2, data);
+      hostWriter(port2, data, options.defer);
       writer = port1;
     }
     return new Promise((resolve, reject) => {

@@ -21,8 +21,12 @@ export interface WriterPort {
   close(): void;
 }
 
-/** Opens the store and serves the port until `close`; only says `failed` when the store cannot be opened. */
-export function hostWriter(port: WriterPort, data: WriterData): void {
+/**
+ * Opens the store and serves the port until `close`; only says `failed` when
+ * the store cannot be opened. `defer` runs the next slice of a large minute:
+ * in the daemon's thread, its own, which waits while the socket is busy.
+ */
+export function hostWriter(port: WriterPort, data: WriterData, defer: (next: () => void) => void = setImmediate): void {
   const post = (message: FromWriter): void => port.postMessage(message);
   const logger = pino({ level: data.logLevel as Level, base: null, timestamp: false }, { write: (line: string) => post({ type: 'log', line }) });
 
@@ -56,7 +60,7 @@ export function hostWriter(port: WriterPort, data: WriterData): void {
     elapsedMs: () => performance.now(),
     // Slices, so that the writer keeps answering messages while it writes a large minute.
     defer: (next) =>
-      setImmediate(() => {
+      defer(() => {
         next();
         reportState();
       }),
