@@ -68,14 +68,7 @@ export interface AggregateParams {
 export function fromMinuteAggregate(row: MinuteAggregate): StoredAggregate {
   return {
     type: row.type,
-    count: row.count,
-    samples: row.samples,
-    sum: row.sum,
-    sumSquares: row.sumSquares,
-    min: row.min,
-    max: row.max,
-    last: row.last,
-    lastAtMs: row.lastAtMs,
+    ...exactFieldsOf(row),
     sketch: row.sketch === null ? null : decodeSketch(row.sketch),
     members: row.members === null ? null : new Set(row.members),
     hll: null,
@@ -149,14 +142,7 @@ export function toParams(seriesId: number, ts: number, aggregate: StoredAggregat
   return {
     seriesId,
     ts,
-    count: aggregate.count,
-    samples: aggregate.samples,
-    sum: aggregate.sum,
-    sumSquares: aggregate.sumSquares,
-    min: aggregate.min,
-    max: aggregate.max,
-    last: aggregate.last,
-    lastAtMs: aggregate.lastAtMs,
+    ...exactFieldsOf(aggregate),
     p50: percentileOf(aggregate, 0.5),
     p90: percentileOf(aggregate, 0.9),
     p95: percentileOf(aggregate, 0.95),
@@ -173,14 +159,7 @@ export function minuteParams(seriesId: number, row: MinuteAggregate): AggregateP
   return {
     seriesId,
     ts: row.tsSec,
-    count: row.count,
-    samples: row.samples,
-    sum: row.sum,
-    sumSquares: row.sumSquares,
-    min: row.min,
-    max: row.max,
-    last: row.last,
-    lastAtMs: row.lastAtMs,
+    ...exactFieldsOf(row),
     p50: row.p50,
     p90: row.p90,
     p95: row.p95,
@@ -190,6 +169,14 @@ export function minuteParams(seriesId: number, row: MinuteAggregate): AggregateP
     members: row.members === null ? null : JSON.stringify(row.members),
     hll: null,
   };
+}
+
+type ExactFields = Pick<StoredAggregate, 'count' | 'samples' | 'sum' | 'sumSquares' | 'min' | 'max' | 'last' | 'lastAtMs'>;
+
+/** The fields a minute summary, a stored aggregate and the write parameters share as they are. */
+function exactFieldsOf(source: ExactFields): ExactFields {
+  const { count, samples, sum, sumSquares, min, max, last, lastAtMs } = source;
+  return { count, samples, sum, sumSquares, min, max, last, lastAtMs };
 }
 
 function addNullable(a: number | null, b: number | null): number | null {
