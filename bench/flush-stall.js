@@ -3,18 +3,20 @@
 // series over UDP, then the clock crosses the minute. Event-loop delay is
 // sampled with perf_hooks.monitorEventLoopDelay from just before the flush
 // until every row is written (Daemon.written()).
-// Usage: npm run build && node bench/flush-stall.js [series=100000] [runs=3]
+// Usage: npm run build && node bench/flush-stall.js [series=100000] [runs=3] [writer=thread|main]
+// (`main`: --no-writer-thread, the writer in the daemon's own thread, for comparison)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { loadConfig } from '../dist/config/load.js';
 import { createDaemon } from '../dist/daemon.js';
 
 const series = Number(process.argv[2] ?? 100_000);
 const runs = Number(process.argv[3] ?? 3);
+const writerThread = (process.argv[4] ?? 'thread') === 'thread';
 const LINES_PER_DATAGRAM = 40;
 
 /** A clock that moves only when told, firing the timers that fall due on the way. */
@@ -77,7 +79,7 @@ async function run() {
   const clock = new ManualClock(Date.UTC(2026, 0, 5, 10, 20, 1));
   const config = loadConfig({ flags: {} });
   const daemon = createDaemon(
-    Object.freeze({ ...config, host: '127.0.0.1', port: 0, tcp: false, admin: false, http: false, db: join(dir, 'dattss.db'), maxSeries: series * 2 }),
+    Object.freeze({ ...config, host: '127.0.0.1', port: 0, tcp: false, admin: false, http: false, db: join(dir, 'dattss.db'), maxSeries: series * 2, writerThread }),
     { clock, logger: pino({ level: 'silent' }) },
   );
   const { udp } = await daemon.start();
@@ -88,14 +90,21 @@ async function run() {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const histogram = monitorEventLoopDelay({ resolution: 1 });
     histogram.enable();
+    // Garbage collection pauses of the main thread while the flush runs: part of the event-loop delay.
+    let maxGc = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) maxGc = Math.max(maxGc, entry.duration);
+    });
+    gc.observe({ entryTypes: ['gc'] });
     const began = performance.now();
     clock.advance(5_000);
     const inline = performance.now() - began;
     await daemon.written();
     const total = performance.now() - began;
     histogram.disable();
+    gc.disconnect();
     // The histogram samples with a timer, so it can miss the first, synchronous hold: take the larger.
-    return { inline, total, maxDelay: Math.max(inline, histogram.max / 1e6) };
+    return { inline, total, maxDelay: Math.max(inline, histogram.max / 1e6), maxGc };
   } finally {
     await daemon.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -107,7 +116,8 @@ for (let i = 0; i < runs; i++) results.push(await run());
 const median = (pick) => results.map(pick).sort((a, b) => a - b)[Math.floor(results.length / 2)];
 const list = (pick) => results.map((r) => pick(r).toFixed(0)).join(', ');
 console.log(
-  `minute flush of ${series} series: event loop held ${median((r) => r.inline).toFixed(0)} ms at the tick (runs: ${list((r) => r.inline)}), ` +
+  `minute flush of ${series} series, writer ${writerThread ? 'in its thread' : 'in the main thread'}: event loop held ${median((r) => r.inline).toFixed(0)} ms at the tick (runs: ${list((r) => r.inline)}), ` +
     `longest event-loop delay ${median((r) => r.maxDelay).toFixed(0)} ms (runs: ${list((r) => r.maxDelay)}), ` +
+    `longest GC pause ${median((r) => r.maxGc).toFixed(0)} ms (runs: ${list((r) => r.maxGc)}), ` +
     `all rows written after ${median((r) => r.total).toFixed(0)} ms (runs: ${list((r) => r.total)}) on node ${process.version}`,
 );
