@@ -25,10 +25,22 @@ async function settledCount(target) {
   return last;
 }
 
-/** One trial: a fresh daemon, `seconds` of load at `rate` lines/s. */
-export async function trial(senderBinary, { target: name, rate, perDatagram, series, seconds }) {
+/** Lines per second of the warm-up, well below what either daemon takes: it must lose nothing. */
+const WARM_UP_RATE = 100_000;
+
+/**
+ * One trial: a fresh daemon, `seconds` of load at `rate` lines/s. With
+ * `warm`, every series first gets one line at WARM_UP_RATE, so that the
+ * trial measures a daemon that already knows its series (sustained load)
+ * instead of one creating them all in its first second.
+ */
+export async function trial(senderBinary, { target: name, rate, perDatagram, series, seconds, warm = false }) {
   const target = await START[name]();
   try {
+    const warmUp = warm
+      ? await send(senderBinary, { port: target.port, lines: series, perDatagram, series, rate: WARM_UP_RATE, maxSeconds: (series / WARM_UP_RATE) * 3 + 5 })
+      : undefined;
+    if (warmUp !== undefined) await settledCount(target);
     const dropsBefore = udpDrops(target.port);
     const receivedBefore = await target.received();
     const cpuBefore = cpuSeconds(target.pid);
@@ -49,7 +61,7 @@ export async function trial(senderBinary, { target: name, rate, perDatagram, ser
       sent,
     };
     await target.stop();
-    if (name === 'dattss' && result.loss === 0) result.exact = await storedTotalsMatch(target.dbPath, sent);
+    if (name === 'dattss' && result.loss === 0) result.exact = await storedTotalsMatch(target.dbPath, warmUp === undefined ? [sent] : [warmUp, sent]);
     return result;
   } finally {
     await target.stop();
@@ -57,8 +69,9 @@ export async function trial(senderBinary, { target: name, rate, perDatagram, ser
   }
 }
 
-/** With no loss, the stored minute rows must hold exactly what was sent. */
-async function storedTotalsMatch(dbPath, sent) {
+/** With no loss, the stored minute rows must hold exactly what was sent (by every send of the trial). */
+async function storedTotalsMatch(dbPath, sends) {
+  const total = (field) => sends.reduce((sum, sent) => sum + sent[field], 0);
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(dbPath, { readonly: true });
   try {
@@ -70,7 +83,7 @@ async function storedTotalsMatch(dbPath, sent) {
          FROM metrics_1m WHERE name LIKE 'bench.%'`,
       )
       .get();
-    return totals.counterSum === sent.counterSum && totals.timerCount === sent.timerCount && totals.timerSum === sent.timerSum;
+    return totals.counterSum === total('counterSum') && totals.timerCount === total('timerCount') && totals.timerSum === total('timerSum');
   } finally {
     db.close();
   }
@@ -80,12 +93,12 @@ async function storedTotalsMatch(dbPath, sent) {
  * The highest rate (from a geometric ladder) at which a target loses less
  * than 0.1%; stops at the first failing step. Returns that trial and all steps.
  */
-export async function maxRate(senderBinary, { target, perDatagram, series, seconds, fromRate, factor, maxSteps, log }) {
+export async function maxRate(senderBinary, { target, perDatagram, series, seconds, fromRate, factor, maxSteps, log, warm }) {
   let best;
   const steps = [];
   let rate = fromRate;
   for (let step = 0; step < maxSteps; step++, rate = Math.round(rate * factor)) {
-    const result = await trial(senderBinary, { target, rate, perDatagram, series, seconds });
+    const result = await trial(senderBinary, { target, rate, perDatagram, series, seconds, warm });
     steps.push(result);
     log(result);
     if (result.loss >= MAX_LOSS) break;

@@ -1,6 +1,10 @@
 // `npm run bench` — the benchmark suite, end to end:
 //   npm run bench                 full load suite (medians of 3 runs) + component benchmarks
 //   npm run bench -- --quick      one run of two load shapes and the parser benchmark (< 2 min)
+//   npm run bench -- --warm       every trial first sends each series one line (sustained load on
+//                                 known series, not a daemon's first second)
+//   npm run bench -- --shapes 40x100000,20x10000
+//                                 only these shapes (lines per datagram x series), without components
 //   npm run bench -- soak [--minutes N] [--rate R] [--series K] [-- daemon flags...]
 //                                 N minutes (default 10) of steady load over K series (default
 //                                 10,000) against dattss: memory and loss; flags after a second
@@ -14,6 +18,8 @@ import { soak } from './soak.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const warm = args.includes('--warm');
+const shapesArg = args.includes('--shapes') ? args[args.indexOf('--shapes') + 1] : undefined;
 const option = (name, fallback) => {
   const index = args.indexOf(name);
   return index === -1 ? fallback : Number(args[index + 1]);
@@ -39,7 +45,13 @@ function header() {
 
 async function loadSuite() {
   const sender = buildSender();
-  const shapes = quick ? [SHAPES[0], SHAPES[2]] : SHAPES;
+  const chosen = shapesArg?.split(',').map((text) => {
+    const [perDatagram, series] = text.split('x').map(Number);
+    const shape = SHAPES.find((s) => s.perDatagram === perDatagram && s.series === series);
+    if (shape === undefined) throw new Error(`--shapes: no shape ${text}; known: ${SHAPES.map((s) => `${s.perDatagram}x${s.series}`).join(', ')}`);
+    return shape;
+  });
+  const shapes = chosen ?? (quick ? [SHAPES[0], SHAPES[2]] : SHAPES);
   const runs = quick ? 1 : 3;
   const seconds = quick ? 2 : 5;
   const rows = [];
@@ -53,6 +65,7 @@ async function loadSuite() {
           ...shape,
           seconds,
           maxSteps: quick ? 6 : 12,
+          warm,
           log: (r) =>
             console.error(
               `  ${target} ${shape.perDatagram} lines/datagram, ${shape.series} series: ${millions(r.sentRate)} lines/s sent, loss ${(r.loss * 100).toFixed(3)}%, kernel drops ${r.kernelDrops}${r.exact === undefined ? '' : `, rows exact: ${r.exact}`}`,
@@ -69,7 +82,7 @@ async function loadSuite() {
     });
     rows.push({ shape, dattss: summary(found.dattss), etsy: summary(found.etsy) });
   }
-  console.log('\nMax rate at < 0.1% loss (medians), CPU per line and peak RSS at that rate:\n');
+  console.log(`\nMax rate at < 0.1% loss (medians), CPU per line and peak RSS at that rate${warm ? ', series known before each trial (--warm)' : ''}:\n`);
   console.log('| lines/datagram | series | dattss lines/s | Etsy lines/s | ratio | dattss µs CPU/line | Etsy µs CPU/line | dattss peak RSS | Etsy peak RSS | rows exact |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const { shape, dattss, etsy } of rows) {
@@ -98,5 +111,5 @@ if (args[0] === 'soak') {
   await soak({ minutes: option('--minutes', 10), rate: option('--rate', 100_000), series: option('--series', 10_000), daemonArgs });
 } else {
   await loadSuite();
-  components();
+  if (shapesArg === undefined) components();
 }
