@@ -6,8 +6,16 @@ import type { SqliteStoreOptions } from './sqlite-store.js';
 /**
  * The messages between the daemon and its writer thread (store/writer-thread.ts),
  * which owns the SQLite connection and the write backlog. Only data crosses:
- * the two sides share these types and nothing else.
+ * the two sides share these types and this constant, nothing else.
  */
+
+/**
+ * The writer thread's nice value (Linux sets one per thread). Writing a
+ * minute is seconds of work that can wait; reading the socket cannot. Where
+ * the two threads share a core, the scheduler gives the reads about ten times
+ * the writer's share; where a core is free, the writer runs at full speed.
+ */
+export const WRITER_NICE = 10;
 
 export interface WriterData {
   store: SqliteStoreOptions;

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import BetterSqlite3 from 'better-sqlite3';
@@ -6,6 +7,7 @@ import { CounterPartial } from '../../src/aggregate/partial.js';
 import { aggregateOf, type MinuteAggregate } from '../../src/aggregate/summarize.js';
 import { RETRY_FIRST_MS } from '../../src/flush/write-backlog.js';
 import { POST_ROWS_PER_TURN, WriterClient, type WriterClientOptions } from '../../src/store/writer-client.js';
+import { WRITER_NICE } from '../../src/store/writer-protocol.js';
 import { tempDir } from '../helpers/daemon.js';
 
 // The daemon's side of the writer thread: minutes handed over in parts
@@ -56,6 +58,27 @@ function stored(dbPath: string): { name: string; value: number; ts: number }[] {
     db.close();
   }
 }
+
+/** The nice value of each of this process's threads (Linux: field 19 of /proc/self/task/<tid>/stat). */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+t.test('the writer thread runs at a lower priority than the thread reading the socket', async (t) => {
+  if (!existsSync('/proc/thread-self')) {
+    t.plan(0, 'no per-thread nice values here (not Linux): skipped');
+    return;
+  }
+  const before = threadNiceValues();
+  t.notOk(before.includes(WRITER_NICE), 'no thread of the process is at the writer\'s nice value before');
+  const writer = await WriterClient.start(harness(true, join(tempDir(t), 'nice.db')).options);
+  t.ok(threadNiceValues().includes(WRITER_NICE), `a thread at nice ${WRITER_NICE} once the writer runs`);
+  t.equal(threadNiceValues()[0], before[0], 'the main thread keeps its priority');
+  await writer.close(Date.now());
+});
 
 // Both transports run the same writer (store/writer-host.ts) and must behave alike.
 for (const thread of [true, false]) {
