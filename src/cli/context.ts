@@ -21,6 +21,16 @@ export function configOption(): Option {
   return new Option('-c, --config <file>', `JSON config file, as for serve (env: ${CONFIG_FILE_ENV})`);
 }
 
+/** `--tag`, as every command that picks a series by name takes it (see resolveSelector). */
+export function tagOption(): Option {
+  return new Option('--tag <k:v>', 'only series carrying this tag (repeatable); their values are merged').argParser(collect);
+}
+
+/** `--type`, for a name that several types share. */
+export function typeOption(): Option {
+  return new Option('--type <type>', 'counter, timer, gauge or set; needed only when the name has several');
+}
+
 export function dbOption(): Option {
   return new Option('--db <path>', 'SQLite database to read (env: DATTSS_DB; default: the config\'s db, ./data/dattss.db)');
 }

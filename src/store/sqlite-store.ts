@@ -86,7 +86,7 @@ export class SqliteStore {
     this.#upsertSeries = this.db.prepare(UPSERT_SERIES_SQL);
     this.#select = perResolution((r) => this.db.prepare(`SELECT * FROM ${RESOLUTIONS[r].table} WHERE series_id = ? AND ts = ?`));
     this.#write = perResolution((r) => this.db.prepare(writeSql(r)));
-    this.#insertMinute = this.db.prepare(`${writeSql('1m').replace('INSERT OR REPLACE', 'INSERT')} ON CONFLICT (series_id, ts) DO NOTHING`);
+    this.#insertMinute = this.db.prepare(`${writeSql('1m', 'INSERT')} ON CONFLICT (series_id, ts) DO NOTHING`);
     this.#mergeNumeric = { '1h': this.db.prepare(mergeNumericSql('1h')), '1d': this.db.prepare(mergeNumericSql('1d')) };
     this.#prune = perResolution((r) =>
       this.db.prepare(
@@ -231,9 +231,9 @@ function perResolution<T>(make: (resolution: Resolution) => T): Record<Resolutio
   return { '1m': make('1m'), '1h': make('1h'), '1d': make('1d') };
 }
 
-function writeSql(resolution: Resolution): string {
+function writeSql(resolution: Resolution, verb: 'INSERT OR REPLACE' | 'INSERT' = 'INSERT OR REPLACE'): string {
   const extra = resolution === '1m' ? 'members' : 'hll';
-  return `INSERT OR REPLACE INTO ${RESOLUTIONS[resolution].table}
+  return `${verb} INTO ${RESOLUTIONS[resolution].table}
     (series_id, ts, count, samples, sum, sum_squares, min, max, last, last_at_ms, p50, p90, p95, p99, uniques, sketch, ${extra})
   VALUES
     (@seriesId, @ts, @count, @samples, @sum, @sumSquares, @min, @max, @last, @lastAtMs, @p50, @p90, @p95, @p99, @uniques, @sketch, @${extra})`;
@@ -252,7 +252,7 @@ function mergeNumericSql(resolution: Exclude<Resolution, '1m'>): string {
   const widen = (column: string, pick: 'min' | 'max') =>
     `"${column}" = CASE WHEN "${column}" IS NULL THEN excluded."${column}" WHEN excluded."${column}" IS NULL THEN "${column}"
       ELSE ${pick}("${column}", excluded."${column}") END`;
-  return `${writeSql(resolution).replace('INSERT OR REPLACE', 'INSERT')}
+  return `${writeSql(resolution, 'INSERT')}
   ON CONFLICT (series_id, ts) DO UPDATE SET
     count = count + excluded.count,
     samples = samples + excluded.samples,

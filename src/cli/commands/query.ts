@@ -4,7 +4,7 @@ import { DattssError } from '../../errors.js';
 import type { MetricType } from '../../protocol/metric-type.js';
 import { queryRange, type Point } from '../../store/queries.js';
 import { RESOLUTIONS } from '../../store/resolution.js';
-import { collect, configOption, dbOption, nowSec, openDatabase, statusLine, type ConfigOptions } from '../context.js';
+import { configOption, dbOption, nowSec, openDatabase, statusLine, tagOption, typeOption, type ConfigOptions } from '../context.js';
 import { chosenFormat, formatNumber, formatOptions, render, type Cell, type Column } from '../format.js';
 
 interface QueryOptions extends ConfigOptions {
@@ -36,8 +36,8 @@ export function queryCommand(): Command {
   const command = new Command('query')
     .description('read a series from the database: one row per time bucket, merged over its tag sets')
     .argument('<name>', 'metric name')
-    .option('--tag <k:v>', 'only series carrying this tag (repeatable); their values are merged', collect)
-    .option('--type <type>', 'counter, timer, gauge or set; needed only when the name has several')
+    .addOption(tagOption())
+    .addOption(typeOption())
     .option('--since <duration>', 'range back from now: 90s, 15m, 3h, 2d, 1w (default 1h)')
     .option('--from <time>', 'range start: Unix seconds or ISO 8601 (wins over --since)')
     .option('--to <time>', 'range end: Unix seconds or ISO 8601 (default now)')

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { parseInstantSec, parseLimit, resolveSelector } from '../../api/read-params.js';
 import { weekView } from '../../store/week.js';
-import { collect, configOption, dbOption, nowSec, openDatabase, statusLine, type ConfigOptions } from '../context.js';
+import { configOption, dbOption, nowSec, openDatabase, statusLine, tagOption, typeOption, type ConfigOptions } from '../context.js';
 import { chosenFormat, formatOptions, render, type Column } from '../format.js';
 
 interface WeekOptions extends ConfigOptions {
@@ -20,8 +20,8 @@ export function weekCommand(): Command {
   const command = new Command('week')
     .description("today against the previous 7 days' average, per time-of-day bucket (as /api/week)")
     .argument('<name>', 'metric name')
-    .option('--tag <k:v>', 'only series carrying this tag (repeatable); their values are merged', collect)
-    .option('--type <type>', 'counter, timer, gauge or set; needed only when the name has several')
+    .addOption(tagOption())
+    .addOption(typeOption())
     .option('--bucket <minutes>', 'bucket length in minutes, a divisor of 60 (default 60)')
     .option('--tz <zone>', 'IANA time zone of the days and buckets (default: the local zone; UTC with --utc)')
     .option('--at <time>', 'the view as it was at this instant, Unix seconds or ISO 8601 (default: now)');
