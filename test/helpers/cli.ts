@@ -97,8 +97,13 @@ export interface TerminalRun {
  * sees a TTY on stdout and stderr as it would in an operator's shell.
  */
 export function runInTerminal(t: Test, args: string[]): TerminalRun {
-  const command = [process.execPath, BIN, ...args].map((arg) => `'${arg.replace(/'/g, "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...envWithoutDattss(), TZ: 'UTC' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // script runs the command with $SHELL -c. A shell that stays as the parent (dash does) also gets
+  // the terminal's ^C and dies of it, and script then reports 130: exec makes the CLI the only process.
+  const command = `exec ${[process.execPath, BIN, ...args].map((arg) => `'${arg.replace(/'/g, "'\\''")}'`).join(' ')}`;
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    env: { ...envWithoutDattss(), SHELL: '/bin/sh', TZ: 'UTC' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
