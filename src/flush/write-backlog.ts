@@ -29,6 +29,12 @@ export interface WriteBacklogOptions {
   logger: Logger;
   /** `flushBacklog` mirrors `pending`, for the self-metrics. */
   counters: { flushErrors: number; backlogDropped: number; flushBacklog: number };
+  /**
+   * Told after every committed chunk and every dropped batch: `batches`
+   * given to writeMinute are written or dropped, and `rowsOfNext` rows of
+   * the next one are written.
+   */
+  onProgress?: (batches: number, rowsOfNext: number) => void;
 }
 
 /**
@@ -46,6 +52,8 @@ export class WriteBacklog implements MinuteSink {
   readonly #pending: MinuteAggregate[][] = [];
   /** Rows of the first pending batch already written. */
   #writtenOfFirst = 0;
+  /** Batches written or dropped since construction. */
+  #settled = 0;
   /** The next slice waits for `defer`. */
   #sliceScheduled = false;
   #closed = false;
@@ -142,8 +150,10 @@ export class WriteBacklog implements MinuteSink {
       if (this.#writtenOfFirst === batch.length) {
         this.#pending.shift();
         this.#writtenOfFirst = 0;
+        this.#settled++;
         this.#writtenThisEpisode++;
       }
+      this.#options.onProgress?.(this.#settled, this.#writtenOfFirst);
     }
     if (this.#failingSinceMs !== undefined) {
       logger.warn(
@@ -176,6 +186,8 @@ export class WriteBacklog implements MinuteSink {
     while (this.#pending.length > this.#options.maxBatches) {
       const dropped = this.#pending.shift() as MinuteAggregate[];
       this.#writtenOfFirst = 0;
+      this.#settled++;
+      this.#options.onProgress?.(this.#settled, 0);
       this.#options.counters.backlogDropped++;
       if (this.#droppedThisEpisode++ === 0) {
         this.#options.logger.error(

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { hostWriter } from './writer-host.js';
-import type { FromWriter, ToWriter, WriterData, WriterState } from './writer-protocol.js';
+import { decodeProgress, type FromWriter, type ToWriter, type WriterData, type WriterProgress, type WriterState } from './writer-protocol.js';
 
 /**
  * Rows handed to the writer thread per event-loop turn. Copying a row into
@@ -33,80 +33,83 @@ export interface WriterClientOptions {
 }
 
 /**
+ * A thread that dies this many times in a row, each time before it has
+ * written anything, is not started again: something in the process is
+ * broken, and restarting it would only spin.
+ */
+export const MAX_RESTARTS_WITHOUT_PROGRESS = 3;
+
+const NO_STATE: WriterState = { failing: false, flushErrors: 0, backlogDropped: 0, flushBacklog: 0 };
+
+/** A started writer, and the progress it keeps in shared memory (store/writer-protocol.ts). */
+interface Launched {
+  writer: Worker | MessagePort;
+  progress: Float64Array<SharedArrayBuffer>;
+}
+
+/**
  * The daemon's side of the writer (store/writer-host.ts), which owns the
  * SQLite connection and the write backlog: minutes, events and ticks go
  * there as messages, and the backlog's state comes back. In a worker thread,
  * writing never runs on the thread that reads the sockets; only summarizing
  * and the copy into messages do.
+ *
+ * A minute stays here until the thread has written it (the thread counts
+ * its progress in shared memory with each commit), so that a thread that
+ * dies (an uncaught error, terminated) is replaced by a new one that writes
+ * what the old one had not, from the first row it had not, none twice. While the
+ * store fails, minutes handed over are let go: they wait in the thread's
+ * backlog only, and a thread that dies then loses them (counted as dropped).
  */
 export class WriterClient implements MinuteSink {
   readonly #options: WriterClientOptions;
-  readonly #writer: Worker | MessagePort;
-  /** Minutes not yet handed over, in order; the first may be partly handed over. */
-  readonly #outgoing: MinuteAggregate[][] = [];
-  #postedOfFirst = 0;
+  /** Undefined while a new thread starts. */
+  #writer: Worker | MessagePort | undefined;
+  #progress = new Float64Array(new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT));
+  /**
+   * Minutes not known to be written, in order: the first `#posted` are with
+   * the thread, the next has `#postedOfNext` rows there. The first is the
+   * thread's minute number `#firstIndex`, counted from its start.
+   */
+  #minutes: MinuteAggregate[][] = [];
+  #posted = 0;
+  #postedOfNext = 0;
+  #firstIndex = 0;
   #postScheduled = false;
-  readonly #idleWaiters = new Map<number, () => void>();
+  /** `idle` requests by id: resolved with true when answered, false when the thread died first. */
+  readonly #idleWaiters = new Map<number, (answered: boolean) => void>();
   #nextIdleId = 1;
-  #state: WriterState = { failing: false, flushErrors: 0, backlogDropped: 0, flushBacklog: 0 };
+  #state: WriterState = NO_STATE;
+  /** Events and checks that arrived while a new thread started. */
+  readonly #heldNotes: ToWriter[] = [];
+  #restarting: Promise<void> | undefined;
+  #deathsWithoutProgress = 0;
   #closed: Promise<number> | undefined;
   #onClosed: ((lostBatches: number) => void) | undefined;
-  /** Set when the thread died: nothing more can be written. */
+  /** Set when no thread can be started: nothing more can be written. */
   #dead = false;
 
-  private constructor(options: WriterClientOptions, writer: Worker | MessagePort) {
+  private constructor(options: WriterClientOptions, launched: Launched) {
     this.#options = options;
-    this.#writer = writer;
-    writer.on('message', (message: FromWriter) => this.#receive(message));
-    writer.on('error', (error: Error) => this.#died(error));
+    this.#attach(launched);
   }
 
   /** Starts the writer, which opens the database; rejects with the store's DattssError if it cannot. */
-  static start(options: WriterClientOptions): Promise<WriterClient> {
-    const data: WriterData = {
-      store: options.store,
-      maxBatches: options.maxBatches,
-      logLevel: options.logger.level,
-      pruneBudgetMs: options.pruneBudgetMs,
-    };
-    let writer: Worker | MessagePort;
-    if (options.thread) {
-      // The thread runs the same kind of file as this one: .js from dist/, .ts under the test runner.
-      writer = new Worker(new URL(`./writer-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url), { workerData: data });
-    } else {
-      const { port1, port2 } = new MessageChannel();
-      hostWriter(port2, data, options.defer);
-      writer = port1;
-    }
-    return new Promise((resolve, reject) => {
-      const early = (message: FromWriter): void => {
-        if (message.type === 'log') relayLog(options.logger, message.line);
-        if (message.type === 'ready') {
-          writer.off('message', early);
-          writer.off('error', reject);
-          resolve(new WriterClient(options, writer));
-        } else if (message.type === 'failed') {
-          writer.off('message', early);
-          // The thread ends by itself, with nothing left to do; a channel is closed here.
-          if (!(writer instanceof Worker)) writer.close();
-          reject(new DattssError(message.code, message.message));
-        }
-      };
-      writer.on('message', early);
-      writer.once('error', reject);
-    });
+  static async start(options: WriterClientOptions): Promise<WriterClient> {
+    return new WriterClient(options, await launch(options));
   }
 
-  /** True while the thread's writes fail and minutes wait there for a retry, or when the thread died. */
+  /** True while the thread's writes fail and minutes wait there for a retry, while a new thread starts, or when none can. */
   get failing(): boolean {
-    return this.#dead || this.#state.failing;
+    return this.#dead || this.#restarting !== undefined || this.#state.failing;
   }
 
   /** Never throws: the rows go to the thread over the next turns, in order. */
   writeMinute(rows: MinuteAggregate[]): void {
-    if (this.#lost(rows.length)) return;
-    this.#outgoing.push(rows);
-    this.#options.counters.flushBacklog = this.#state.flushBacklog + this.#outgoing.length;
+    if (this.#lost(1)) return;
+    this.#forgetWritten();
+    this.#minutes.push(rows);
+    this.#countBacklog();
     if (!this.#postScheduled) this.#postSome();
   }
 
@@ -122,53 +125,79 @@ export class WriterClient implements MinuteSink {
 
   /** Resolves when every minute handed over so far is written, or waits in the thread for a retry. */
   async idle(): Promise<void> {
-    while (this.#postScheduled) await new Promise((resolve) => setImmediate(resolve));
-    if (this.#dead || this.#closed !== undefined) return;
-    const id = this.#nextIdleId++;
-    await new Promise<void>((resolve) => {
-      this.#idleWaiters.set(id, resolve);
-      this.#send({ type: 'idle', id });
-    });
+    for (;;) {
+      if (this.#restarting !== undefined) await this.#restarting;
+      while (this.#postScheduled) await new Promise((resolve) => setImmediate(resolve));
+      if (this.#dead || this.#closed !== undefined) return;
+      if (this.#restarting !== undefined) continue;
+      const id = this.#nextIdleId++;
+      const answered = await new Promise<boolean>((resolve) => {
+        this.#idleWaiters.set(id, resolve);
+        this.#send({ type: 'idle', id });
+      });
+      if (answered) return;
+    }
   }
 
   /** Hands over everything left, lets the thread write it and close the database; resolves with the minutes lost. */
   close(nowMs: number): Promise<number> {
-    if (this.#closed !== undefined) return this.#closed;
-    this.#closed = new Promise((resolve) => {
-      this.#onClosed = resolve;
-      if (this.#dead) return resolve(this.#outgoing.length);
-      while (this.#outgoing.length > 0) this.#postRows(Number.POSITIVE_INFINITY);
-      this.#send({ type: 'close', nowMs });
-    });
+    this.#closed ??= (async () => {
+      if (this.#restarting !== undefined) await this.#restarting;
+      return new Promise<number>((resolve) => {
+        this.#onClosed = resolve;
+        if (this.#dead) return resolve(0);
+        while (this.#posted < this.#minutes.length) this.#postRows(Number.POSITIVE_INFINITY);
+        this.#send({ type: 'close', nowMs });
+      });
+    })();
     return this.#closed;
+  }
+
+  #attach({ writer, progress }: Launched): void {
+    this.#writer = writer;
+    this.#progress = progress;
+    writer.on('message', (message: FromWriter) => this.#receive(message));
+    if (!(writer instanceof Worker)) return;
+    let error: Error | undefined;
+    writer.on('error', (thrown: Error) => (error = thrown));
+    writer.on('exit', (exitCode: number) => {
+      if (this.#writer !== writer) return;
+      if (this.#closed === undefined) this.#died(error, exitCode);
+      // Ended while closing, before it could say what it wrote.
+      else this.#onClosed?.(this.#minutes.length);
+    });
   }
 
   /** Posts up to POST_ROWS_PER_TURN rows now and schedules the rest. */
   #postSome(): void {
     this.#postScheduled = false;
+    if (this.#writer === undefined) return;
     let budget = POST_ROWS_PER_TURN;
-    while (budget > 0 && this.#outgoing.length > 0) budget -= this.#postRows(budget);
-    if (this.#outgoing.length === 0 || this.#closed !== undefined) return;
+    while (budget > 0 && this.#posted < this.#minutes.length) budget -= this.#postRows(budget);
+    if (this.#posted === this.#minutes.length || this.#closed !== undefined) return;
     this.#postScheduled = true;
     this.#options.defer(() => this.#postSome());
   }
 
-  /** Posts at most `limit` rows of the first outgoing minute; returns how many. */
+  /** Posts at most `limit` rows of the first minute not yet with the thread; returns how many. */
   #postRows(limit: number): number {
-    const minute = this.#outgoing[0] as MinuteAggregate[];
-    const rows = limit >= minute.length && this.#postedOfFirst === 0 ? minute : minute.slice(this.#postedOfFirst, this.#postedOfFirst + limit);
-    this.#postedOfFirst += rows.length;
-    const last = this.#postedOfFirst === minute.length;
+    const minute = this.#minutes[this.#posted] as MinuteAggregate[];
+    const from = this.#postedOfNext;
+    const rows = limit >= minute.length && from === 0 ? minute : minute.slice(from, from + limit);
+    this.#postedOfNext += rows.length;
+    const last = this.#postedOfNext === minute.length;
     if (last) {
-      this.#outgoing.shift();
-      this.#postedOfFirst = 0;
+      this.#posted++;
+      this.#postedOfNext = 0;
     }
     this.#send({ type: 'rows', rows, last });
+    if (last && this.#state.failing) this.#letGoOfPosted();
     return Math.max(rows.length, 1);
   }
 
   #send(message: ToWriter): void {
-    if (!this.#dead) this.#writer.postMessage(message);
+    if (this.#writer !== undefined) this.#writer.postMessage(message);
+    else if (message.type === 'notes' && !this.#dead) this.#heldNotes.push(message);
   }
 
   #receive(message: FromWriter): void {
@@ -178,14 +207,18 @@ export class WriterClient implements MinuteSink {
         break;
       case 'state': {
         const { counters } = this.#options;
-        counters.flushErrors += message.state.flushErrors - this.#state.flushErrors;
-        counters.backlogDropped += message.state.backlogDropped - this.#state.backlogDropped;
-        counters.flushBacklog = message.state.flushBacklog + this.#outgoing.length;
-        this.#state = message.state;
+        const { state } = message;
+        counters.flushErrors += state.flushErrors - this.#state.flushErrors;
+        counters.backlogDropped += state.backlogDropped - this.#state.backlogDropped;
+        this.#state = state;
+        this.#forgetWritten();
+        if (state.failing) this.#letGoOfPosted();
+        this.#countBacklog();
         break;
       }
       case 'idle':
-        this.#idleWaiters.get(message.id)?.();
+        this.#forgetWritten();
+        this.#idleWaiters.get(message.id)?.(true);
         this.#idleWaiters.delete(message.id);
         break;
       case 'closed':
@@ -194,23 +227,134 @@ export class WriterClient implements MinuteSink {
     }
   }
 
-  /** An unexpected error in the thread ended it: say so once; from now on minutes are counted as dropped. */
-  #died(error: Error): void {
-    this.#dead = true;
-    this.#options.counters.flushErrors++;
-    this.#options.logger.error({ err: error }, 'the writer thread failed; minutes can no longer be written until the daemon restarts');
-    this.#lost(this.#outgoing.splice(0).length);
-    for (const resolve of this.#idleWaiters.values()) resolve();
-    this.#idleWaiters.clear();
-    this.#onClosed?.(0);
+  /** While the store fails, the thread's backlog alone keeps what it was given: two copies would double the memory a long fault takes. */
+  #letGoOfPosted(): void {
+    this.#minutes.splice(0, this.#posted);
+    this.#firstIndex += this.#posted;
+    this.#posted = 0;
   }
 
-  /** After the thread died, minutes are dropped and counted. */
+  /** Minutes waiting or being written: in the thread's backlog, and here, not yet handed over. */
+  #countBacklog(): void {
+    this.#options.counters.flushBacklog = this.#state.flushBacklog + this.#minutes.length - this.#posted;
+  }
+
+  /**
+   * The thread ended without being asked to: start another, and hand it
+   * every minute the old one had not written, from the first row it had not
+   * written. Minutes it held alone (let go while the store failed) are lost.
+   */
+  #died(error: Error | undefined, exitCode: number): void {
+    this.#writer = undefined;
+    this.#postScheduled = false;
+    const { counters, logger } = this.#options;
+    counters.flushErrors++;
+    const written = this.#forgetWritten();
+    if (written.minutes > 0 || written.rowsOfNext > 0) this.#deathsWithoutProgress = 0;
+    const lost = Math.max(0, this.#firstIndex - written.minutes);
+    counters.backlogDropped += lost;
+    if (this.#posted > 0 && lost === 0 && written.rowsOfNext > 0) {
+      this.#minutes[0] = (this.#minutes[0] as MinuteAggregate[]).slice(written.rowsOfNext);
+    }
+    this.#posted = 0;
+    this.#postedOfNext = 0;
+    this.#firstIndex = 0;
+    this.#state = NO_STATE;
+    for (const resolve of this.#idleWaiters.values()) resolve(false);
+    this.#idleWaiters.clear();
+    const context = { err: error, exitCode, minutesLost: lost, minutesToWrite: this.#minutes.length };
+    if (++this.#deathsWithoutProgress > MAX_RESTARTS_WITHOUT_PROGRESS) {
+      logger.error(
+        { ...context, restarts: MAX_RESTARTS_WITHOUT_PROGRESS },
+        'the writer thread keeps failing before it writes anything; minutes can no longer be written until the daemon restarts',
+      );
+      return this.#giveUp();
+    }
+    logger.error(context, 'the writer thread stopped unexpectedly; starting a new one to write what it had not');
+    this.#restarting = launch(this.#options).then(
+      (launched) => {
+        this.#restarting = undefined;
+        this.#attach(launched);
+        const { writer } = launched;
+        for (const note of this.#heldNotes.splice(0)) writer.postMessage(note);
+        this.#postSome();
+      },
+      (startError: unknown) => {
+        this.#restarting = undefined;
+        logger.error({ err: startError }, 'a new writer thread could not start; minutes can no longer be written until the daemon restarts');
+        this.#giveUp();
+      },
+    );
+  }
+
+  /** Lets go of the minutes the thread has written, as it says in the shared memory it keeps current; returns its progress. */
+  #forgetWritten(): WriterProgress {
+    const written = decodeProgress(this.#progress[0] as number);
+    while (this.#firstIndex < written.minutes && this.#posted > 0) {
+      this.#minutes.shift();
+      this.#firstIndex++;
+      this.#posted--;
+    }
+    return written;
+  }
+
+  /** No thread to write: what waits here is dropped and counted, and so is every later minute. */
+  #giveUp(): void {
+    this.#dead = true;
+    this.#lost(this.#minutes.splice(0).length);
+    this.#heldNotes.length = 0;
+    this.#countBacklog();
+  }
+
+  /** After giving up, minutes are dropped and counted. */
   #lost(minutes: number): boolean {
     if (!this.#dead) return false;
     this.#options.counters.backlogDropped += minutes;
     return true;
   }
+}
+
+/** Starts a writer and waits until it has opened the database. */
+function launch(options: WriterClientOptions): Promise<Launched> {
+  const data: WriterData = {
+    store: options.store,
+    maxBatches: options.maxBatches,
+    logLevel: options.logger.level,
+    pruneBudgetMs: options.pruneBudgetMs,
+    progress: new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT),
+  };
+  let writer: Worker | MessagePort;
+  if (options.thread) {
+    // The thread runs the same kind of file as this one: .js from dist/, .ts under the test runner.
+    writer = new Worker(new URL(`./writer-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url), { workerData: data });
+  } else {
+    const { port1, port2 } = new MessageChannel();
+    hostWriter(port2, data, options.defer);
+    writer = port1;
+  }
+  return new Promise((resolve, reject) => {
+    const early = (message: FromWriter): void => {
+      if (message.type === 'log') relayLog(options.logger, message.line);
+      if (message.type === 'ready') {
+        stopListening();
+        resolve({ writer, progress: new Float64Array(data.progress) });
+      } else if (message.type === 'failed') {
+        stopListening();
+        // The thread ends by itself, with nothing left to do; a channel is closed here.
+        if (!(writer instanceof Worker)) writer.close();
+        reject(new DattssError(message.code, message.message));
+      }
+    };
+    const exited = (exitCode: number): void => reject(new DattssError('DATTSS_STORE_OPEN', `the writer thread ended (exit code ${exitCode}) before it opened the database`));
+    const stopListening = (): void => {
+      writer.off('message', early);
+      writer.off('error', reject);
+      writer.off('exit', exited);
+    };
+    writer.on('message', early);
+    writer.once('error', reject);
+    writer.once('exit', exited);
+  });
 }
 
 /** Logs one of the thread's JSON lines through the daemon's logger, at its level, with its fields. */

@@ -12,7 +12,7 @@ import type { MinuteAggregate } from '../aggregate/summarize.js';
 import { DattssError } from '../errors.js';
 import { WriteBacklog } from '../flush/write-backlog.js';
 import { ReopeningStore } from './reopening-store.js';
-import type { FromWriter, ToWriter, WriterData, WriterState } from './writer-protocol.js';
+import { encodeProgress, type FromWriter, type ToWriter, type WriterData, type WriterState } from './writer-protocol.js';
 
 /** What the writer needs of its end of the channel: a MessagePort, or a worker's parentPort. */
 export interface WriterPort {
@@ -30,6 +30,7 @@ export function hostWriter(port: WriterPort, data: WriterData, defer: (next: () 
   const post = (message: FromWriter): void => port.postMessage(message);
   const logger = pino({ level: data.logLevel as Level, base: null, timestamp: false }, { write: (line: string) => post({ type: 'log', line }) });
 
+  const progress = new Float64Array(data.progress);
   /** The daemon's clock as of its last message: the backlog times its retries by it. */
   let nowMs = 0;
   const counters = { flushErrors: 0, backlogDropped: 0, flushBacklog: 0 };
@@ -66,6 +67,7 @@ export function hostWriter(port: WriterPort, data: WriterData, defer: (next: () 
       }),
     logger: logger.child({ component: 'flush' }),
     counters,
+    onProgress: (minutes, rowsOfNext) => (progress[0] = encodeProgress(minutes, rowsOfNext)),
   });
 
   /** The minute being received, part by part. */

@@ -25,6 +25,29 @@ export interface WriterData {
   logLevel: string;
   /** Rows deleted per tick for at most this long. */
   pruneBudgetMs: number;
+  /** One float64 the writer keeps current with `encodeProgress`, read by the daemon if the thread dies. */
+  progress: SharedArrayBuffer;
+}
+
+/**
+ * How far the writer has got: `minutes` it was given are written or dropped,
+ * and `rowsOfNext` rows of the next are written. Both go in one number, set
+ * with one store after each commit, so that a thread stopped at any point
+ * leaves either the old or the new value, never half of each.
+ */
+export interface WriterProgress {
+  minutes: number;
+  rowsOfNext: number;
+}
+
+const ROWS_RANGE = 2 ** 32;
+
+export function encodeProgress(minutes: number, rowsOfNext: number): number {
+  return minutes * ROWS_RANGE + rowsOfNext;
+}
+
+export function decodeProgress(encoded: number): WriterProgress {
+  return { minutes: Math.floor(encoded / ROWS_RANGE), rowsOfNext: encoded % ROWS_RANGE };
 }
 
 export type ToWriter =
