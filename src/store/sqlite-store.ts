@@ -42,6 +42,8 @@ const PRUNE_BATCH_ROWS = 500;
 /** How often the series table is swept for series without rows. */
 const ORPHAN_SWEEP_INTERVAL_SEC = 3600;
 const BACKLOG_BATCH_ROWS = 1000;
+/** Series ids remembered by the writer; past this many the memory starts again empty. */
+const MAX_KNOWN_SERIES = 1_000_000;
 
 /**
  * The SQLite store: WAL mode, statements prepared once, one transaction per
@@ -54,6 +56,13 @@ export class SqliteStore {
   readonly db: Database;
   readonly #retention: RetentionOptions;
   readonly #upsertSeries: Statement<[string, string, string, number, number], { id: number }>;
+  readonly #touchSeries: Statement<[number, number, number, string, string, string]>;
+  /**
+   * Series ids by `type NUL name NUL tags`, as committed: a series already
+   * known costs an UPDATE by its id (~1 µs a row) instead of an upsert that
+   * finds it by name (~5 µs).
+   */
+  readonly #knownSeries = new Map<string, number>();
   readonly #select: Record<Resolution, Statement<[number, number], AggregateRow>>;
   readonly #write: Record<Resolution, Statement<AggregateParams>>;
   /** Writes a minute row unless one exists (changes 0): the common case needs no read. */
@@ -67,7 +76,7 @@ export class SqliteStore {
   readonly #pruneEvents: Statement<[number, number]>;
   readonly #pruneChecks: Statement<[number, number]>;
   readonly #writeNotes: (events: DogEvent[], checks: ServiceCheck[]) => void;
-  readonly #writeMinute: (rows: MinuteAggregate[]) => void;
+  readonly #writeMinute: (rows: MinuteAggregate[], learned: [string, number][]) => void;
   #lastOrphanSweepSec = Number.NEGATIVE_INFINITY;
 
   constructor(options: SqliteStoreOptions) {
@@ -84,6 +93,9 @@ export class SqliteStore {
       throw new DattssError('DATTSS_STORE_OPEN', `cannot open the database ${options.path}: ${(cause as Error).message}`, { cause });
     }
     this.#upsertSeries = this.db.prepare(UPSERT_SERIES_SQL);
+    this.#touchSeries = this.db.prepare(
+      'UPDATE series SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?) WHERE id = ? AND type = ? AND name = ? AND tags = ?',
+    );
     this.#select = perResolution((r) => this.db.prepare(`SELECT * FROM ${RESOLUTIONS[r].table} WHERE series_id = ? AND ts = ?`));
     this.#write = perResolution((r) => this.db.prepare(writeSql(r)));
     this.#insertMinute = this.db.prepare(`${writeSql('1m', 'INSERT')} ON CONFLICT (series_id, ts) DO NOTHING`);
@@ -109,9 +121,9 @@ export class SqliteStore {
       for (const event of events) this.#insertEvent.run(event);
       for (const check of checks) this.#insertCheck.run(check);
     });
-    this.#writeMinute = this.db.transaction((rows: MinuteAggregate[]) => {
+    this.#writeMinute = this.db.transaction((rows: MinuteAggregate[], learned: [string, number][]) => {
       for (const row of rows) {
-        const { id } = this.#upsertSeries.get(row.type, row.name, row.tags, row.tsSec, row.tsSec) as { id: number };
+        const id = this.#seriesId(row, learned);
         const minute = fromMinuteAggregate(row);
         if (this.#insertMinute.run(minuteParams(id, row)).changes === 0) this.#mergeInto('1m', row.type, id, row.tsSec, minute);
         this.#rollUp(row.type, id, row.tsSec, minute);
@@ -125,11 +137,16 @@ export class SqliteStore {
    * merging into existing rows.
    */
   writeMinute(rows: MinuteAggregate[]): void {
+    const learned: [string, number][] = [];
     try {
-      this.#writeMinute(rows);
+      this.#writeMinute(rows, learned);
     } catch (cause) {
+      // Rolled back: what the transaction learned is void.
+      this.#knownSeries.clear();
       throw new DattssError('DATTSS_STORE_WRITE', `cannot write ${rows.length} rows to ${this.db.name}: ${(cause as Error).message}`, { cause });
     }
+    if (this.#knownSeries.size + learned.length > MAX_KNOWN_SERIES) this.#knownSeries.clear();
+    for (const [key, known] of learned) this.#knownSeries.set(key, known);
   }
 
   /** Appends DogStatsD events and service checks, in one transaction. */
@@ -173,13 +190,32 @@ export class SqliteStore {
     if (nowSec - this.#lastOrphanSweepSec >= ORPHAN_SWEEP_INTERVAL_SEC) {
       this.#lastOrphanSweepSec = nowSec;
       let changes = PRUNE_BATCH_ROWS;
-      while (changes === PRUNE_BATCH_ROWS && performance.now() < deadline) changes = this.#deleteOrphans.run(PRUNE_BATCH_ROWS).changes;
+      while (changes === PRUNE_BATCH_ROWS && performance.now() < deadline) {
+        changes = this.#deleteOrphans.run(PRUNE_BATCH_ROWS).changes;
+        if (changes > 0) this.#knownSeries.clear();
+      }
     }
     return deleted;
   }
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * The row's series id. A known id is confirmed by the UPDATE that moves its
+   * first and last seen (it matches nothing if the series was deleted, and
+   * its id perhaps reused, by another connection); otherwise the series is
+   * upserted, and what that learned goes into `learned`, to be remembered
+   * once the transaction commits.
+   */
+  #seriesId(row: MinuteAggregate, learned: [string, number][]): number {
+    const key = `${row.type}\0${row.name}\0${row.tags}`;
+    const known = this.#knownSeries.get(key);
+    if (known !== undefined && this.#touchSeries.run(row.tsSec, row.tsSec, known, row.type, row.name, row.tags).changes === 1) return known;
+    const { id } = this.#upsertSeries.get(row.type, row.name, row.tags, row.tsSec, row.tsSec) as { id: number };
+    learned.push([key, id]);
+    return id;
   }
 
   #rollUp(type: MetricType, seriesId: number, minuteTsSec: number, minute: StoredAggregate): void {

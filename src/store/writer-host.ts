@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { pino, type Level } from 'pino';
 import type { MinuteAggregate } from '../aggregate/summarize.js';
 import { DattssError } from '../errors.js';
-import { WriteBacklog } from '../flush/write-backlog.js';
+import { WriteBacklog, type Pacing } from '../flush/write-backlog.js';
 import { ReopeningStore } from './reopening-store.js';
 import { encodeProgress, type FromWriter, type ToWriter, type WriterData, type WriterState } from './writer-protocol.js';
 
@@ -25,8 +25,10 @@ export interface WriterPort {
  * Opens the store and serves the port until `close`; only says `failed` when
  * the store cannot be opened. `defer` runs the next slice of a large minute:
  * in the daemon's thread, its own, which waits while the socket is busy.
+ * `pacing` cuts large minutes up (flush/write-backlog.ts's defaults in the
+ * daemon's thread).
  */
-export function hostWriter(port: WriterPort, data: WriterData, defer: (next: () => void) => void = setImmediate): void {
+export function hostWriter(port: WriterPort, data: WriterData, defer: (next: () => void) => void = setImmediate, pacing?: Pacing): void {
   const post = (message: FromWriter): void => port.postMessage(message);
   const logger = pino({ level: data.logLevel as Level, base: null, timestamp: false }, { write: (line: string) => post({ type: 'log', line }) });
 
@@ -67,6 +69,7 @@ export function hostWriter(port: WriterPort, data: WriterData, defer: (next: () 
       }),
     logger: logger.child({ component: 'flush' }),
     counters,
+    ...(pacing === undefined ? {} : { pacing }),
     onProgress: (minutes, rowsOfNext) => (progress[0] = encodeProgress(minutes, rowsOfNext)),
   });
 

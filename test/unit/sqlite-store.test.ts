@@ -122,6 +122,53 @@ t.test('tags are part of the identity and series remember first and last seen', 
   ]);
 });
 
+t.test('known series: last_seen moves forward, a late minute moves first_seen back, a series deleted meanwhile comes back', async (t) => {
+  const path = join(tempDir(t), 'known.db');
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
+  t.teardown(() => store.close());
+  const seen = (): unknown => store.db.prepare('SELECT id, name, first_seen, last_seen FROM series ORDER BY name').all();
+  const at = (row: MinuteAggregate, tsSec: number): MinuteAggregate => ({ ...row, tsSec });
+  store.writeMinute([counter('a', [1]), counter('b', [1])]);
+  store.writeMinute([at(counter('a', [1]), TS + 60), at(counter('b', [1]), TS + 60)]);
+  store.writeMinute([at(counter('a', [1]), TS + 120), at(counter('a', [1]), TS - 60), at(counter('b', [1]), TS + 30)]);
+  t.same(seen(), [
+    { id: 1, name: 'a', first_seen: TS - 60, last_seen: TS + 120 },
+    { id: 2, name: 'b', first_seen: TS, last_seen: TS + 60 },
+  ]);
+
+  // Another connection (a second daemon's sweep, an operator) removes b, and its id goes to a new
+  // series c: the id this store remembers for b is no longer b's.
+  const other = new BetterSqlite3(path);
+  for (const table of ['minute_aggregates', 'hour_aggregates', 'day_aggregates']) other.prepare(`DELETE FROM ${table} WHERE series_id = 2`).run();
+  other.prepare('DELETE FROM series WHERE id = 2').run();
+  other.prepare("INSERT INTO series (id, type, name, tags, first_seen, last_seen) VALUES (2, 'counter', 'c', '', ?, ?)").run(TS, TS);
+  other.close();
+  store.writeMinute([at(counter('a', [5]), TS + 180), at(counter('b', [7]), TS + 180)]);
+  t.same(seen(), [
+    { id: 1, name: 'a', first_seen: TS - 60, last_seen: TS + 180 },
+    { id: 3, name: 'b', first_seen: TS + 180, last_seen: TS + 180 },
+    { id: 2, name: 'c', first_seen: TS, last_seen: TS },
+  ]);
+  t.same(
+    readMetrics(path).filter((row) => row.ts === TS + 180).map((row) => [row.name, row.value]),
+    [
+      ['a', 5],
+      ['b', 7],
+    ],
+    'b written as b, not into c',
+  );
+});
+
+t.test('the hourly sweep of series without rows forgets their ids, so they can come back', async (t) => {
+  const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0, retention: { minuteDays: 1, hourDays: 1, dayDays: 1 } });
+  t.teardown(() => store.close());
+  store.writeMinute([counter('gone', [1])]);
+  store.prune(TS + 2 * 86400, 1000);
+  t.same(store.db.prepare('SELECT name FROM series').all(), [], 'swept');
+  store.writeMinute([{ ...counter('gone', [2]), tsSec: TS + 2 * 86400 }]);
+  t.same(store.db.prepare('SELECT name, first_seen FROM series').all(), [{ name: 'gone', first_seen: TS + 2 * 86400 }], 'written again under a new id');
+});
+
 t.test('a flush is one transaction: a failing row leaves nothing of the minute', async (t) => {
   const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0, retention: RETENTION });
   t.teardown(() => store.close());

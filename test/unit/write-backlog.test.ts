@@ -1,13 +1,13 @@
 import { pino } from 'pino';
 import t from 'tap';
 import type { MinuteAggregate } from '../../src/aggregate/summarize.js';
-import { CHUNK_ROWS, INLINE_ROWS, RETRY_FIRST_MS, RETRY_MAX_MS, SLICE_BUDGET_MS, WriteBacklog } from '../../src/flush/write-backlog.js';
+import { CHUNK_ROWS, INLINE_ROWS, RETRY_FIRST_MS, RETRY_MAX_MS, SLICE_BUDGET_MS, WriteBacklog, type Pacing } from '../../src/flush/write-backlog.js';
 
 /**
  * A sink that fails while `failing` is set and records what it wrote; the
  * backlog's deferred slices wait in `deferred` until `runDeferred()`.
  */
-function harness(maxBatches: number) {
+function harness(maxBatches: number, pacing?: Pacing) {
   let nowMs = 0;
   let elapsedMs = 0;
   // Every row written costs 0.1 ms of the slice's time budget.
@@ -29,7 +29,11 @@ function harness(maxBatches: number) {
     defer: (next) => void state.deferred.push(next),
     logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
     counters,
+    ...(pacing === undefined ? {} : { pacing }),
+    onProgress: (batches, rowsOfNext) => progress.push([batches, rowsOfNext]),
   });
+  /** Every progress report: batches settled, rows of the next written. */
+  const progress: [number, number][] = [];
   const batch = (name: string): MinuteAggregate[] => [{ name } as MinuteAggregate];
   /** A batch of `count` rows named `name.0`, `name.1`, … */
   const rows = (name: string, count: number): MinuteAggregate[] => Array.from({ length: count }, (_, i) => ({ name: `${name}.${i}` }) as MinuteAggregate);
@@ -38,7 +42,7 @@ function harness(maxBatches: number) {
     for (const run of next) run();
     return next.length;
   };
-  return { backlog, state, logs, counters, batch, rows, runDeferred, advance: (ms: number) => (nowMs += ms) };
+  return { backlog, state, logs, counters, progress, batch, rows, runDeferred, advance: (ms: number) => (nowMs += ms) };
 }
 
 t.test('healthy writes pass straight through', async (t) => {
@@ -154,6 +158,34 @@ t.test('a large minute is written in later event-loop turns, within a time budge
   t.equal(h.backlog.pending, 0);
   t.equal(h.counters.flushBacklog, 0);
   t.equal(h.backlog.failing, false);
+});
+
+t.test('a writer with a turn of its own paces itself coarser: its chunks and its time per turn', async (t) => {
+  const h = harness(5, { chunkRows: 200, sliceBudgetMs: 50 });
+  const big = h.rows('big', 1000);
+  h.backlog.writeMinute(big);
+  h.backlog.writeMinute(h.batch('small'));
+  let turns = 0;
+  while (h.runDeferred() > 0) turns++;
+  // 0.1 ms a row: 50 ms takes three chunks of 200 rows a turn.
+  t.equal(turns, 2, 'two turns of 600 rows');
+  t.same(
+    h.state.written.map((call) => call.split(',').length),
+    [200, 200, 200, 200, 200, 1],
+  );
+  t.same(h.progress, [[0, 200], [0, 400], [0, 600], [0, 800], [1, 0], [2, 0]], 'progress after every commit');
+});
+
+t.test('progress counts dropped batches as settled', async (t) => {
+  const h = harness(1);
+  h.state.failing = true;
+  h.backlog.writeMinute(h.batch('m0'));
+  h.backlog.writeMinute(h.batch('m1'));
+  t.same(h.progress, [[1, 0]], 'm0 dropped by the bound');
+  h.state.failing = false;
+  h.advance(RETRY_FIRST_MS);
+  h.backlog.retry();
+  t.same(h.progress, [[1, 0], [2, 0]], 'm1 written');
 });
 
 t.test('a minute of up to INLINE_ROWS rows is written inside the call, in one write', async (t) => {
