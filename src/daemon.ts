@@ -151,6 +151,10 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
           selfMetrics.badLines++;
           logger.warn({ component: 'tcp', maxLineBytes: config.tcpMaxLineBytes }, 'line too long; dropped');
         },
+        onLineCut: () => {
+          selfMetrics.badLines++;
+          logger.debug({ component: 'tcp' }, 'connection closed in the middle of a line; the line is dropped');
+        },
         onConnectionRefused: () => selfMetrics.tcpConnectionsRefused++,
         logger: logger.child({ component: 'tcp' }),
       })

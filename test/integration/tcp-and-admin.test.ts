@@ -83,11 +83,13 @@ t.test('TCP ingest: a too-long line inside one chunk is dropped, its neighbours 
   t.match(readMetrics(dbPath, "name IN ('one', 'two', 'long')"), [{ name: 'one', value: 1 }, { name: 'two', value: 2 }]);
 });
 
-t.test('TCP ingest: connection limit and idle timeout', async (t) => {
+t.test('TCP ingest: connection limit and idle timeout, which cuts an unfinished line', async (t) => {
   const clock = new FakeClock(START_MS);
-  const { daemon, addresses } = await startDaemon(t, clock, { tcpMaxConnections: 1, tcpIdleTimeoutSec: 1 });
+  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { tcpMaxConnections: 1, tcpIdleTimeoutSec: 1 });
   const port = addresses.tcp?.port as number;
   const first = await open(port);
+  // The rest of this line (`|@0.1`, say) never comes.
+  first.write('whole:1|c\ncut:1|c');
   const second = connect(port, '127.0.0.1');
   second.on('error', () => undefined);
   await closed(second);
@@ -97,7 +99,12 @@ t.test('TCP ingest: connection limit and idle timeout', async (t) => {
   t.pass('an idle connection is closed');
   clock.advance(60_000);
   await daemon.written();
-  t.ok(daemon.stats().packetsReceived === 0);
+  t.equal(daemon.stats().badLines, 1, 'the unfinished line counted as bad');
+  t.same(
+    readMetrics(dbPath, "name IN ('whole', 'cut')").map((row) => [row.name, row.value]),
+    [['whole', 1]],
+    'and not parsed',
+  );
 });
 
 t.test('--no-tcp and --no-admin turn the listeners off', async (t) => {
