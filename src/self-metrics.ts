@@ -1,3 +1,4 @@
+import { memoryUsage } from 'node:process';
 import { CounterPartial, GaugePartial } from './aggregate/partial.js';
 import type { Registry } from './aggregate/registry.js';
 import { aggregateOf, type MinuteAggregate } from './aggregate/summarize.js';
@@ -67,6 +68,8 @@ export class SelfMetrics {
       { name: 'series_live', value: registry.size, help: 'Series held in memory.' },
       { name: 'flush_backlog', value: this.flushBacklog, help: 'Batches waiting to be written while the database fails.' },
       { name: 'flush_duration_ms', value: this.lastFlushDurationMs, help: 'Duration of the latest minute flush, in ms.' },
+      { name: 'rss_bytes', value: memoryUsage.rss(), help: 'Resident memory of the daemon process, every thread included, in bytes.' },
+      { name: 'heap_used_bytes', value: memoryUsage().heapUsed, help: "The receiving thread's JavaScript heap in use, in bytes." },
     ];
   }
 

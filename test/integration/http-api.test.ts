@@ -195,6 +195,7 @@ t.test('GET /api/health follows the admin interface and GET /metrics speaks Prom
   t.equal(value('dattss_packets_received_total'), running.daemon.stats().packetsReceived);
   t.equal(value('dattss_lines_received_total'), running.daemon.stats().linesReceived);
   t.equal(value('dattss_series_live'), running.daemon.stats().seriesLive);
+  t.ok(value('dattss_rss_bytes') > value('dattss_heap_used_bytes') && value('dattss_heap_used_bytes') > 1e6, 'memory, read at the scrape');
   t.equal(value('dattss_uptime_seconds'), 120);
   t.equal(value('dattss_healthy'), 1);
   t.match(metrics.body, /^# HELP dattss_bad_lines_total .+\n# TYPE dattss_bad_lines_total counter\n/m);

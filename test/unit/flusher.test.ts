@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { pino } from 'pino';
 import { Registry } from '../../src/aggregate/registry.js';
@@ -42,7 +43,14 @@ const SELF_METRIC_NAMES = [
   'series_live',
   'flush_backlog',
   'flush_duration_ms',
+  'rss_bytes',
+  'heap_used_bytes',
 ].map((name) => PREFIX + name);
+
+t.test('docs/metrics.md has a section for every self-metric and no other', async (t) => {
+  const docs = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+  t.same([...docs.matchAll(/^### (dattss\.\w+)$/gm)].map((m) => m[1]).sort(), [...SELF_METRIC_NAMES].sort());
+});
 
 interface LogLine {
   level: number;
@@ -199,6 +207,11 @@ t.test('ticks every 5 s write one batch per ended minute, with the minute\'s row
   t.same(h.batches.map((b) => selfCount(b, 'flush_errors')), [0, 0, 0, 0]);
   t.same(h.batches.map((b) => selfGauge(b, 'series_live')), [2, 2, 3, 3], 'series in memory at each flush');
   t.same(h.batches.map((b) => selfGauge(b, 'flush_duration_ms')), [0, FLUSH_MS, FLUSH_MS, FLUSH_MS], 'the previous flush\'s duration');
+  for (const batch of h.batches) {
+    const rss = selfGauge(batch, 'rss_bytes') as number;
+    const heap = selfGauge(batch, 'heap_used_bytes') as number;
+    t.ok(heap > 1e6 && rss > heap, `memory at each flush: heap ${heap} in use within rss ${rss}`);
+  }
   t.match(row(b0, PREFIX + 'packets_received'), { type: 'counter', tags: '', tsSec: sec(M0) });
   t.match(row(b0, PREFIX + 'series_live'), { type: 'gauge', tsSec: sec(M0) });
 
