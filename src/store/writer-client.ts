@@ -57,15 +57,17 @@ interface Launched {
  * A minute stays here until the thread has written it (the thread counts
  * its progress in shared memory with each commit), so that a thread that
  * dies (an uncaught error, terminated) is replaced by a new one that writes
- * what the old one had not, from the first row it had not, none twice. While the
- * store fails, minutes handed over are let go: they wait in the thread's
- * backlog only, and a thread that dies then loses them (counted as dropped).
+ * what the old one had not, from the first row it had not, none twice.
+ * While the store fails, minutes handed over are let go: they wait in the
+ * thread's backlog only, and a thread that dies then loses them (counted as
+ * dropped).
  */
 export class WriterClient implements MinuteSink {
   readonly #options: WriterClientOptions;
   /** Undefined while a new thread starts. */
   #writer: Worker | MessagePort | undefined;
-  #progress = new Float64Array(new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT));
+  /** The current writer's progress (store/writer-protocol.ts); set with it by #attach. */
+  #progress!: Float64Array<SharedArrayBuffer>;
   /**
    * Minutes not known to be written, in order: the first `#posted` are with
    * the thread, the next has `#postedOfNext` rows there. The first is the
@@ -156,7 +158,8 @@ export class WriterClient implements MinuteSink {
   #attach({ writer, progress }: Launched): void {
     this.#writer = writer;
     this.#progress = progress;
-    writer.on('message', (message: FromWriter) => this.#receive(message));
+    // A thread replaced after it died has nothing more to say.
+    writer.on('message', (message: FromWriter) => this.#writer === writer && this.#receive(message));
     if (!(writer instanceof Worker)) return;
     let error: Error | undefined;
     writer.on('error', (thrown: Error) => (error = thrown));
