@@ -332,7 +332,7 @@ function launch(options: WriterClientOptions): Promise<Launched> {
     writer = new Worker(new URL(`./writer-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url), { workerData: data });
   } else {
     const { port1, port2 } = new MessageChannel();
-    hostWriter(port2, data, options.defer);
+    hostWriter(port2, data, { defer: options.defer });
     writer = port1;
   }
   return new Promise((resolve, reject) => {

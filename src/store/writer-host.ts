@@ -21,14 +21,19 @@ export interface WriterPort {
   close(): void;
 }
 
+/** How the writer spreads a large minute over event-loop turns. */
+export interface WriterPacing {
+  /** Runs the next slice: setImmediate in a thread; in the daemon's thread, its own, which waits while the socket is busy. */
+  defer?: (next: () => void) => void;
+  /** Rows per transaction and time per turn (flush/write-backlog.ts's defaults when absent). */
+  pacing?: Pacing;
+}
+
 /**
  * Opens the store and serves the port until `close`; only says `failed` when
- * the store cannot be opened. `defer` runs the next slice of a large minute:
- * in the daemon's thread, its own, which waits while the socket is busy.
- * `pacing` cuts large minutes up (flush/write-backlog.ts's defaults in the
- * daemon's thread).
+ * the store cannot be opened.
  */
-export function hostWriter(port: WriterPort, data: WriterData, defer: (next: () => void) => void = setImmediate, pacing?: Pacing): void {
+export function hostWriter(port: WriterPort, data: WriterData, { defer = setImmediate, pacing }: WriterPacing = {}): void {
   const post = (message: FromWriter): void => port.postMessage(message);
   const logger = pino({ level: data.logLevel as Level, base: null, timestamp: false }, { write: (line: string) => post({ type: 'log', line }) });
 

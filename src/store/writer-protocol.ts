@@ -6,7 +6,8 @@ import type { SqliteStoreOptions } from './sqlite-store.js';
 /**
  * The messages between the daemon and its writer thread (store/writer-thread.ts),
  * which owns the SQLite connection and the write backlog. Only data crosses:
- * the two sides share these types and this constant, nothing else.
+ * the two sides share these types, this constant and the progress encoding,
+ * nothing else.
  */
 
 /**

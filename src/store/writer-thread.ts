@@ -14,7 +14,7 @@ import { hostWriter } from './writer-host.js';
 const THREAD_PACING: Pacing = { chunkRows: 500, sliceBudgetMs: 50 };
 
 lowerPriority();
-hostWriter(parentPort as NonNullable<typeof parentPort>, workerData as WriterData, setImmediate, THREAD_PACING);
+hostWriter(parentPort as NonNullable<typeof parentPort>, workerData as WriterData, { pacing: THREAD_PACING });
 
 /** Linux sets a nice value per thread, named by its thread id; elsewhere the thread keeps the process's. */
 function lowerPriority(): void {
