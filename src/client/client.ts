@@ -1,10 +1,11 @@
+import { IntervalBuffer } from '../aggregate/interval-buffer.js';
 import { DattssError, type ErrorCode } from '../errors.js';
 import type { MetricType } from '../protocol/metric-type.js';
 import { canonicalTags, type Tag } from '../protocol/tags.js';
 import { checkMember, parseAggValue } from './agg-value.js';
 import { systemClientClock, type ClientClock } from './clock.js';
 import { DatagramPacker } from './datagram-packer.js';
-import { IntervalBuffer } from './interval-buffer.js';
+import { partialLines } from './partial-lines.js';
 import { checkInteger, DEFAULTS, optionsError, tagList, type ClientOptions, type Tags } from './options.js';
 import { statsdLines } from './statsd-line.js';
 import { UdpSender } from './udp-sender.js';
@@ -210,7 +211,7 @@ export class DattssClient {
 
   #drain(): void {
     if (this.#mode === 'partials') {
-      const { lines, oversize } = this.#buffer.drain(this.#mtu);
+      const { lines, oversize } = partialLines(this.#buffer.take(), this.#mtu);
       if (oversize > 0) this.#oversize(oversize, 'a partial');
       for (const line of lines) this.#packer.push(line);
     }
@@ -236,7 +237,7 @@ export class DattssClient {
     }
     const fullName = this.#prefix + name;
     if (this.#mode === 'lines') return this.#pushLine(statsdLines(type, fullName, tagText, value, delta, member));
-    const overflow = this.#buffer.add(type, fullName, tagText, value, delta, member);
+    const overflow = this.#buffer.add(type, fullName, tagText, value, 1, delta, member);
     if (overflow === undefined) {
       this.#stats.samples++;
       return;
