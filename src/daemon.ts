@@ -10,6 +10,8 @@ import { BadLineLog } from './ingest/bad-line-log.js';
 import { LineParser, parserOptionsOf, type ParseSink } from './ingest/parser.js';
 import { warmUpHotPath } from './ingest/warm-up.js';
 import { UdpListener, type UdpAddress } from './ingest/udp.js';
+import type { Batch } from './ingest/receive-protocol.js';
+import { mergeBatch, ReceiveThreads } from './ingest/receive-threads.js';
 import { TcpListener } from './ingest/tcp.js';
 import { AdminServer, type AdminBackend } from './api/admin.js';
 import { HttpServer, type HttpBackend, type LiveQuery, type ReadStatus } from './api/http.js';
@@ -132,13 +134,33 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     lastPacketMs = clock.now();
     selfMetrics.linesReceived += parser.parse(packet, sink);
   };
-  const udp = new UdpListener({
-    host: config.host,
-    port: config.port,
-    recvBufferBytes: config.udpRecvBufferBytes,
-    onPacket,
-    logger: logger.child({ component: 'udp' }),
-  });
+  const receivers =
+    config.receiveThreads > 0
+      ? new ReceiveThreads({
+          count: config.receiveThreads,
+          data: {
+            host: config.host,
+            port: config.port,
+            reusePort: false,
+            recvBufferBytes: config.udpRecvBufferBytes,
+            parser: parserOptions,
+            maxSeries: config.maxSeries,
+            maxSetMembers: config.maxSetMembers,
+          },
+          onBatch: applyBatch,
+          onThreadLost: () => selfMetrics.internalErrors++,
+          logger: logger.child({ component: 'udp' }),
+        })
+      : undefined;
+  const udp =
+    receivers ??
+    new UdpListener({
+      host: config.host,
+      port: config.port,
+      recvBufferBytes: config.udpRecvBufferBytes,
+      onPacket,
+      logger: logger.child({ component: 'udp' }),
+    });
 
   const tcp = config.tcp
     ? new TcpListener({
@@ -203,6 +225,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
   let flusher: Flusher | undefined;
   let scheduler: AlignedScheduler | undefined;
   let state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+  // With receive threads, each tick first collects their batches; ticks run in order.
+  let ticking = Promise.resolve();
 
   return {
     config,
@@ -241,7 +265,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       });
       flusher = activeFlusher;
       let minute = minuteStart(clock.now());
-      scheduler = new AlignedScheduler(clock, PARTIAL_INTERVAL_MS, (nowMs) => {
+      const tick = (nowMs: number): void => {
         activeFlusher.tick(nowMs);
         writeNotes(activeWriter);
         // After the minute's rows, so the thread prunes after writing them, as the daemon did
@@ -253,6 +277,10 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
           minute = minuteStart(nowMs);
           badLineLog.rollover();
         }
+      };
+      scheduler = new AlignedScheduler(clock, PARTIAL_INTERVAL_MS, (nowMs) => {
+        if (receivers === undefined) return tick(nowMs);
+        ticking = ticking.then(() => receivers.flush()).then(() => tick(nowMs));
       });
       warmUpHotPath(parserOptions, registryOptions, clock.now());
       const addresses: DaemonAddresses = { udp: { address: '', port: 0, family: '', recvBufferBytes: 0 } };
@@ -274,6 +302,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         {
           udp: { address: udpAddress.address, port: udpAddress.port, family: udpAddress.family },
           recvBufferBytes: { requested: config.udpRecvBufferBytes, granted: udpAddress.recvBufferBytes },
+          receiveThreads: config.receiveThreads,
           tcp: tcpAddress === undefined ? null : { address: tcpAddress.address, port: tcpAddress.port },
           admin: adminAddress === undefined ? null : { address: adminAddress.address, port: adminAddress.port },
           http: httpAddress === undefined ? null : { address: httpAddress.address, port: httpAddress.port },
@@ -289,6 +318,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       state = 'stopped';
       await Promise.all([udp.stop(), tcp?.stop(), admin?.stop(), http?.stop()]);
       scheduler?.stop();
+      await ticking;
       flusher?.close(clock.now());
       if (writer !== undefined) {
         writeNotes(writer);
@@ -305,6 +335,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     status,
 
     async written() {
+      await ticking;
       await flusher?.idle();
       await writer?.idle();
     },
@@ -332,6 +363,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
    * daemon loaded beyond its capacity still writes its minutes.
    */
   function deferFlushWork(next: () => void): void {
+    // Receive threads read the socket beside this thread's work.
+    if (receivers !== undefined) return void setImmediate(next);
     let seen = selfMetrics.packetsReceived;
     let waited = 0;
     const whenQuiet = (): void => {
@@ -412,6 +445,19 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       },
       config: () => config,
     };
+  }
+
+  function applyBatch(batch: Batch): void {
+    if (batch.packets > 0) lastPacketMs = clock.now();
+    mergeBatch(batch, {
+      sink,
+      received: (packets, lines, unquotedBadLines) => {
+        selfMetrics.packetsReceived += packets;
+        selfMetrics.linesReceived += lines;
+        selfMetrics.badLines += unquotedBadLines;
+      },
+      merge: (name, tags, partial, gaugeOffsets) => registry.addPartial(name, tags, partial, gaugeOffsets),
+    });
   }
 
   /** An event's or check's own `d:` time, or now when it had none. */

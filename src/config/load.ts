@@ -73,7 +73,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
       problems.push(`${key}${from(key)}: expected ${describeExpected(key)}, got ${got}`);
     }
   }
-  if (problems.length === 0) problems.push(...exposureProblems(merged as Config));
+  if (problems.length === 0) problems.push(...exposureProblems(merged as Config), ...runtimeProblems(merged as Config, process.versions.node));
   if (problems.length > 0) {
     const error = new DattssError('DATTSS_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
     throw Object.assign(error, { problems });
@@ -130,6 +130,21 @@ function exposureProblems(config: Config): string[] {
     }
   }
   return problems;
+}
+
+/** Options the running Node cannot honour. */
+export function runtimeProblems(config: Config, nodeVersion: string): string[] {
+  if (config.receiveThreads <= 1 || reusePortSupported(nodeVersion)) return [];
+  return [
+    `receiveThreads: ${config.receiveThreads} threads share the port with SO_REUSEPORT, which needs Node 22.12 or later (this is Node ${nodeVersion}); ` +
+      'use 1 to receive in one thread, or 0 in the daemon\'s own',
+  ];
+}
+
+/** dgram's `reusePort` came in Node 22.12 and 23.1. */
+export function reusePortSupported(nodeVersion: string): boolean {
+  const [major = 0, minor = 0] = nodeVersion.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
 /** 127.0.0.0/8, ::1 (also IPv4-mapped) and the name localhost. */

@@ -28,6 +28,13 @@ export const ConfigSchema = Type.Object(
       description:
         'Receive buffer to request for the UDP socket (SO_RCVBUF), so bursts and flushes do not overflow it; the kernel caps it at net.core.rmem_max and the granted size is logged. 0 keeps the kernel default.',
     }),
+    receiveThreads: Type.Integer({
+      minimum: 0,
+      maximum: 16,
+      default: 0,
+      description:
+        "Receive UDP in this many worker threads, which parse and pre-aggregate and hand the daemon's thread one partial per series about once a second; 0 receives in the daemon's thread. Above 1 the threads share the port with SO_REUSEPORT, which needs Node 22.12 or later (docs/architecture.md#receive-threads).",
+    }),
     tcp: Type.Boolean({
       default: true,
       description: 'Also accept newline-framed statsd lines over TCP, on the same address and port number as UDP.',

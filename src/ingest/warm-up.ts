@@ -6,6 +6,8 @@ const SHAPES = ['c:1|c', 't:12.5|ms', 'g:42|g', 'g:+1|g', 's:m|s', 'c:1|c|@0.5',
 /** About 100 ms of work on the development machine. */
 const ROUNDS = 4000;
 const SERIES_PER_SHAPE = 50;
+/** Distinct series the warm-up packets visit. */
+export const WARM_UP_SERIES = SHAPES.length * SERIES_PER_SHAPE;
 
 /**
  * Runs the parser and registry over synthetic packets, on throwaway
@@ -18,7 +20,7 @@ const SERIES_PER_SHAPE = 50;
  */
 export function warmUpHotPath(parserOptions: ParserOptions, registryOptions: RegistryOptions, nowMs: number): void {
   const parser = new LineParser(parserOptions);
-  const registry = new Registry({ ...registryOptions, maxSeries: SHAPES.length * SERIES_PER_SHAPE }, nowMs);
+  const registry = new Registry({ ...registryOptions, maxSeries: WARM_UP_SERIES }, nowMs);
   const sink: ParseSink = {
     sample: (sample) => registry.add(sample),
     partial: () => undefined,
@@ -26,12 +28,17 @@ export function warmUpHotPath(parserOptions: ParserOptions, registryOptions: Reg
     serviceCheck: () => undefined,
     badLine: () => undefined,
   };
+  feedWarmUpPackets((packet) => parser.parse(packet, sink));
+}
+
+/** Hands the warm-up packets to `parse` (a receive thread warms its own parser and buffer with them). */
+export function feedWarmUpPackets(parse: (packet: Buffer) => void): void {
   const lines: string[] = [];
   for (let i = 0; i < SERIES_PER_SHAPE; i++) for (const shape of SHAPES) lines.push(`warm${i}.${shape}`);
   const single = lines.map((line) => Buffer.from(line));
   const batch = Buffer.from(lines.slice(0, 40).join('\n'));
   for (let round = 0; round < ROUNDS; round++) {
-    parser.parse(single[round % single.length] as Buffer, sink);
-    if (round % 8 === 0) parser.parse(batch, sink);
+    parse(single[round % single.length] as Buffer);
+    if (round % 8 === 0) parse(batch);
   }
 }

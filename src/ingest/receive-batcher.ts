@@ -1,0 +1,89 @@
+import { IntervalBuffer } from '../aggregate/interval-buffer.js';
+import { figuresOf } from '../aggregate/partial-figures.js';
+import type { PartialFigures } from '../protocol/partial-line.js';
+import { LineParser, type ParseSink, type PartialRecord } from './parser.js';
+import type { Batch, ReceiveThreadData } from './receive-protocol.js';
+
+/** Bad lines quoted per hand-over at most; the rest are only counted. */
+const QUOTES_PER_BATCH = 20;
+/** Bytes of a bad line quoted: one more than the log shows, so that the log can say it was cut. */
+const QUOTE_BYTES = 201;
+/** Parsed items (timestamped samples, partial lines, events, checks) a batch holds before it is handed over. */
+const MAX_PASSED_ITEMS = 10_000;
+
+/**
+ * A receive thread's work apart from its socket and timers: parses each
+ * packet and pre-aggregates its samples per series, until `take` hands the
+ * lot over as a Batch. Pure, so tests run it in the test's own thread.
+ */
+export class ReceiveBatcher {
+  readonly #parser: LineParser;
+  readonly #buffer: IntervalBuffer;
+  readonly #sink: ParseSink;
+  /** Called when the batch is full and must be handed over before more is added. */
+  readonly #onFull: () => void;
+  #batch: Batch = emptyBatch(null);
+  #passed = 0;
+
+  constructor(data: Pick<ReceiveThreadData, 'parser' | 'maxSeries' | 'maxSetMembers'>, onFull: () => void) {
+    this.#parser = new LineParser(data.parser);
+    this.#buffer = new IntervalBuffer({ maxSeries: data.maxSeries, maxSetMembers: data.maxSetMembers });
+    this.#onFull = onFull;
+    this.#sink = {
+      sample: (sample) => {
+        if (!Number.isNaN(sample.timestampSec)) return this.#pass(this.#batch.samples, { ...sample });
+        const { type, name, tags, value, rate, gaugeDelta, member } = sample;
+        if (this.#buffer.add(type, name, tags, value, rate, gaugeDelta, member) === undefined) return;
+        // A full buffer (series, or a set's members) goes to the daemon, which applies its own limits.
+        this.#onFull();
+        this.#buffer.add(type, name, tags, value, rate, gaugeDelta, member);
+      },
+      event: (event) => this.#pass(this.#batch.events, event),
+      serviceCheck: (check) => this.#pass(this.#batch.checks, check),
+      partial: (record) => this.#pass(this.#batch.partials, [record.name, record.tags, recordFigures(record)]),
+      badLine: (reason, buf, start, end) => {
+        this.#batch.badLines++;
+        const quotes = this.#batch.quotes;
+        if (quotes.length < QUOTES_PER_BATCH) quotes.push([reason, Uint8Array.prototype.slice.call(buf, start, Math.min(end, start + QUOTE_BYTES))]);
+      },
+    };
+  }
+
+  /** True when nothing was received since the last hand-over. */
+  get empty(): boolean {
+    return this.#batch.packets === 0 && this.#batch.badLines === 0;
+  }
+
+  packet(buf: Buffer): void {
+    this.#batch.packets++;
+    // Read apart: a full buffer may hand the batch over while the packet is parsed.
+    const lines = this.#parser.parse(buf, this.#sink);
+    this.#batch.lines += lines;
+  }
+
+  /** Everything received since the last call, answering request `id` (null: handed over unasked). */
+  take(id: number | null): Batch {
+    const batch = this.#batch;
+    batch.id = id;
+    batch.series = this.#buffer.take().map(({ name, tags, partial }) => [name, tags, partial.type === 'gauge' ? partial.figures() : figuresOf(partial)]);
+    this.#batch = emptyBatch(null);
+    this.#passed = 0;
+    return batch;
+  }
+
+  #pass<T>(list: T[], item: T): void {
+    list.push(item);
+    if (++this.#passed >= MAX_PASSED_ITEMS) this.#onFull();
+  }
+}
+
+function emptyBatch(id: number | null): Batch {
+  return { type: 'batch', id, packets: 0, lines: 0, badLines: 0, series: [], partials: [], samples: [], events: [], checks: [], quotes: [] };
+}
+
+/** A client's decoded partial line as figures again, to cross to the daemon's thread. */
+function recordFigures({ partial, gaugeOffsets }: PartialRecord): PartialFigures {
+  if (partial.type !== 'gauge') return figuresOf(partial);
+  const { count, sum, min, max, last } = partial;
+  return { type: 'gauge', offsets: gaugeOffsets, values: count > 0 ? { count, sum, min, max, last } : null };
+}

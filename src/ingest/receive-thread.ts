@@ -1,0 +1,80 @@
+/** A receive thread's entry: reads one UDP socket and hands pre-aggregated batches to the daemon. */
+import { createSocket, type SocketOptions } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+import { ReceiveBatcher } from './receive-batcher.js';
+import type { FromReceiver, ReceiveThreadData, ToReceiver } from './receive-protocol.js';
+import { feedWarmUpPackets, WARM_UP_SERIES } from './warm-up.js';
+
+/** How often an open batch is looked at. */
+const CHECK_MS = 10;
+/**
+ * A batch is handed over at the first check that finds the socket quiet, or
+ * after this many checks (about a second) under steady traffic: the daemon's
+ * live view lags by at most that, and its thread merges one partial per
+ * series per second instead of a sample per line.
+ */
+const CHECKS_PER_HANDOVER = 100;
+
+const data = workerData as ReceiveThreadData;
+const port = parentPort as NonNullable<typeof parentPort>;
+const post = (message: FromReceiver): void => port.postMessage(message);
+
+// On a throwaway batcher: optimized code is shared by all instances of the classes.
+const warmUp = new ReceiveBatcher({ ...data, maxSeries: WARM_UP_SERIES }, () => warmUp.take(null));
+feedWarmUpPackets((packet) => warmUp.packet(packet));
+const batcher = new ReceiveBatcher(data, () => post(batcher.take(null)));
+
+// reusePort is Node >= 22.12; the daemon asks for it only there (config/load.ts).
+const socket = createSocket({ type: isIPv6(data.host) ? 'udp6' : 'udp4', reusePort: data.reusePort } as SocketOptions);
+let checker: ReturnType<typeof setInterval> | undefined;
+let checks = 0;
+let packetsAtCheck = 0;
+let received = 0;
+
+socket.on('message', (packet) => {
+  received++;
+  batcher.packet(packet);
+  if (checker === undefined) {
+    checks = 0;
+    packetsAtCheck = received;
+    checker = setInterval(check, CHECK_MS);
+  }
+});
+
+function check(): void {
+  const quiet = received === packetsAtCheck;
+  packetsAtCheck = received;
+  if (quiet || ++checks >= CHECKS_PER_HANDOVER) handOver(null);
+}
+
+function handOver(id: number | null): void {
+  if (checker !== undefined) clearInterval(checker);
+  checker = undefined;
+  post(batcher.take(id));
+}
+
+socket.once('error', (error) => post({ type: 'failed', message: error.message }));
+socket.bind(data.port, data.host, () => {
+  socket.removeAllListeners('error');
+  socket.on('error', (error) => post({ type: 'socket-error', message: error.message }));
+  let recvBufferBytes = 0;
+  try {
+    if (data.recvBufferBytes > 0) socket.setRecvBufferSize(data.recvBufferBytes);
+  } catch (error) {
+    post({ type: 'socket-error', message: `could not set the UDP receive buffer; keeping the kernel default: ${(error as Error).message}` });
+  }
+  recvBufferBytes = socket.getRecvBufferSize();
+  const { address, port: boundPort, family } = socket.address();
+  post({ type: 'listening', address, port: boundPort, family, recvBufferBytes });
+});
+
+port.on('message', (message: ToReceiver) => {
+  if (message.type === 'flush') return handOver(message.id);
+  // Stop: no more datagrams, then the last batch; the thread ends with nothing left to wait for.
+  socket.removeAllListeners('message');
+  socket.close(() => {
+    handOver(message.id);
+    port.close();
+  });
+});

@@ -1,0 +1,127 @@
+import * as workerThreads from 'node:worker_threads';
+import { DgramAsPromised } from 'dgram-as-promised';
+import { pino } from 'pino';
+import t from 'tap';
+import { loadConfig, reusePortSupported } from '../../src/config/load.js';
+import type * as ReceiveThreadsModule from '../../src/ingest/receive-threads.js';
+import type { Batch } from '../../src/ingest/receive-protocol.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { readMetrics, sendAndSettle, startDaemon } from '../helpers/daemon.js';
+
+// UDP received in worker threads (`receiveThreads`): the same rows, counts
+// and logs as when the daemon's thread reads the socket. Threads start in
+// about a second under the test runner's TypeScript loader, so each test
+// starts one daemon.
+
+const MINUTE_START_MS = Date.UTC(2026, 0, 5, 10, 20, 0);
+
+t.test('lines received in a thread are stored as sent, bad lines counted and logged, events kept', async (t) => {
+  const clock = new FakeClock(MINUTE_START_MS + 50_000);
+  const logs: { msg: string; [key: string]: unknown }[] = [];
+  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { receiveThreads: 1 }, (line) => logs.push(line));
+  t.match(logs.find((line) => line.msg === 'listening'), { receiveThreads: 1 });
+  const datagrams = Array.from({ length: 50 }, (_, i) =>
+    [`hits:${i}|c`, `hits:2|c|@0.5`, `lat:${i}|ms`, `temp:+1|g`, `users:u${i % 7}|s`, 'not a line', `late:3|c|T${MINUTE_START_MS / 1000 - 60}`].join('\n'),
+  );
+  await sendAndSettle(daemon, addresses.udp.port, [...datagrams, '_e{5,2}:title|hi']);
+  t.same(daemon.stats().linesReceived, 50 * 7 + 1);
+  t.same(daemon.stats().badLines, 50);
+  t.ok(logs.some((line) => line.msg === 'bad line' && line.line === 'not a line'), 'a bad line is quoted in the log');
+  // The live view holds the thread's partials before any tick.
+  t.match(daemon.live({ name: 'hits' }), [{ name: 'hits', current: (49 * 50) / 2 + 50 * 4 }]);
+  clock.advance(10_000);
+  await daemon.written();
+  const rows = readMetrics(dbPath, "name NOT LIKE 'dattss.%'");
+  const row = (name: string, ts = MINUTE_START_MS / 1000): unknown => rows.find((r) => r.name === name && r.ts === ts);
+  t.match(row('hits'), { sum: (49 * 50) / 2 + 50 * 4, count: 150 });
+  t.match(row('lat'), { count: 50, sum: (49 * 50) / 2, min: 0, max: 49 });
+  t.match(row('temp'), { last: 50, count: 50 });
+  t.match(row('users'), { value: 7 });
+  t.match(row('late', MINUTE_START_MS / 1000 - 60), { sum: 150 }, 'timestamped lines go to their own minute');
+  await daemon.stop();
+  const events = readMetrics(dbPath, "name = 'dattss.events_received'");
+  t.equal(events.reduce((sum, r) => sum + (r.sum ?? 0), 0), 1, 'the event was received');
+});
+
+t.test('several threads need SO_REUSEPORT: refused before Node 22.12, all counted after', async (t) => {
+  t.equal(reusePortSupported('20.20.2'), false);
+  t.equal(reusePortSupported('22.11.0'), false);
+  t.equal(reusePortSupported('22.12.0'), true);
+  t.equal(reusePortSupported('23.0.0'), false);
+  t.equal(reusePortSupported('23.1.0'), true);
+  t.equal(reusePortSupported('24.0.0'), true);
+  if (!reusePortSupported(process.versions.node)) {
+    t.throws(() => loadConfig({ flags: { receiveThreads: '2' } }), {
+      code: 'DATTSS_CONFIG_INVALID',
+      message: /receiveThreads: 2 threads share the port with SO_REUSEPORT, which needs Node 22\.12 or later \(this is Node 20\.\d+\.\d+\); use 1/,
+    });
+    t.ok(loadConfig({ flags: { receiveThreads: '1' } }), 'one thread needs no SO_REUSEPORT');
+    return;
+  }
+  const clock = new FakeClock(MINUTE_START_MS);
+  const { daemon, addresses } = await startDaemon(t, clock, { receiveThreads: 3 });
+  // Each sending socket hashes to one thread; eight of them reach several.
+  for (let sender = 0; sender < 8; sender++) await sendAndSettle(daemon, addresses.udp.port, Array.from({ length: 20 }, () => 'spread:1|c'));
+  t.equal(daemon.stats().packetsReceived, 160);
+  t.match(daemon.live({ name: 'spread' }), [{ current: 160 }]);
+});
+
+t.test('a receive thread that ends unasked is replaced on the same port', async (t) => {
+  const threads: workerThreads.Worker[] = [];
+  class RecordedWorker extends workerThreads.Worker {
+    constructor(...args: ConstructorParameters<typeof workerThreads.Worker>) {
+      super(...args);
+      threads.push(this);
+    }
+  }
+  const { ReceiveThreads } = await t.mockImport<typeof ReceiveThreadsModule>('../../src/ingest/receive-threads.js', {
+    'node:worker_threads': { ...workerThreads, Worker: RecordedWorker },
+  });
+  const batches: Batch[] = [];
+  let lost = 0;
+  const receivers = new ReceiveThreads({
+    count: 1,
+    data: {
+      host: '127.0.0.1',
+      port: 0,
+      reusePort: false,
+      recvBufferBytes: 0,
+      parser: { sanitizeNames: true, maxNameLength: 200, maxTagsPerLine: 10, maxTagLength: 100, gaugeSigns: 'delta', authKeys: [] },
+      maxSeries: 100,
+      maxSetMembers: 100,
+    },
+    onBatch: (batch) => batches.push(batch),
+    onThreadLost: () => lost++,
+    logger: pino({ level: 'silent' }),
+  });
+  const address = await receivers.start();
+  t.teardown(() => receivers.stop());
+  t.equal(threads.length, 1);
+  await threads[0]!.terminate();
+  t.equal(lost, 1, 'the loss is reported');
+  t.equal(receivers.listening, 0);
+  const deadline = Date.now() + 20_000;
+  while (receivers.listening === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(threads.length, 2, 'a new thread');
+  t.equal(receivers.listening, 1, 'listening');
+  const socket = DgramAsPromised.createSocket('udp4');
+  t.teardown(() => socket.close());
+  const received = (): number => batches.reduce((sum, batch) => sum + batch.lines, 0);
+  await socket.send(Buffer.from('again:1|c'), address.port, '127.0.0.1');
+  while (received() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.ok(received() > 0, 'the replacement receives on the same port');
+  // flush() resolves once each thread's answer has been given to onBatch.
+  const before = batches.length;
+  await receivers.flush();
+  t.equal(batches.length, before + 1);
+  t.type(batches.at(-1)?.id, 'number', 'an answer to the request');
+});
+
+t.test('a port already taken is a clear listen error', async (t) => {
+  const clock = new FakeClock(MINUTE_START_MS);
+  const first = await startDaemon(t, clock, { tcp: false });
+  await t.rejects(startDaemon(t, clock, { tcp: false, receiveThreads: 1, port: first.addresses.udp.port }), {
+    code: 'DATTSS_LISTEN_FAILED',
+    message: new RegExp(`cannot listen for UDP on 127\\.0\\.0\\.1:${first.addresses.udp.port}: .*EADDRINUSE`),
+  });
+});
