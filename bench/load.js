@@ -9,7 +9,12 @@ import { send } from './lib/sender.js';
 import { startDattss, startEtsy } from './lib/targets.js';
 
 export const MAX_LOSS = 0.001;
-const START = { dattss: startDattss, etsy: startEtsy };
+/** `dattss+N`: dattss receiving in N threads (`--receive-threads N`). */
+function start(name) {
+  if (name === 'etsy') return startEtsy();
+  const threads = /^dattss\+(\d+)$/.exec(name)?.[1];
+  return startDattss(threads === undefined ? [] : ['--receive-threads', threads]);
+}
 
 /** Waits until the received count stops moving (three equal readings 200 ms apart, at most 20 s). */
 async function settledCount(target) {
@@ -35,7 +40,7 @@ const WARM_UP_RATE = 100_000;
  * instead of one creating them all in its first second.
  */
 export async function trial(senderBinary, { target: name, rate, perDatagram, series, seconds, warm = false }) {
-  const target = await START[name]();
+  const target = await start(name);
   try {
     const warmUp = warm
       ? await send(senderBinary, { port: target.port, lines: series, perDatagram, series, rate: WARM_UP_RATE, maxSeconds: (series / WARM_UP_RATE) * 3 + 5 })
@@ -61,7 +66,7 @@ export async function trial(senderBinary, { target: name, rate, perDatagram, ser
       sent,
     };
     await target.stop();
-    if (name === 'dattss' && result.loss === 0) result.exact = await storedTotalsMatch(target.dbPath, warmUp === undefined ? [sent] : [warmUp, sent]);
+    if (name !== 'etsy' && result.loss === 0) result.exact = await storedTotalsMatch(target.dbPath, warmUp === undefined ? [sent] : [warmUp, sent]);
     return result;
   } finally {
     await target.stop();

@@ -5,6 +5,9 @@
 //                                 known series, not a daemon's first second)
 //   npm run bench -- --shapes 40x100000,20x10000
 //                                 only these shapes (lines per datagram x series), without components
+//   npm run bench -- --receive-threads 1
+//                                 also runs dattss with `--receive-threads 1` in each shape, as a
+//                                 third target alternating with the other two
 //   npm run bench -- soak [--minutes N] [--rate R] [--series K] [-- daemon flags...]
 //                                 N minutes (default 10) of steady load over K series (default
 //                                 10,000) against dattss: memory and loss; flags after a second
@@ -20,6 +23,8 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const warm = args.includes('--warm');
 const shapesArg = args.includes('--shapes') ? args[args.indexOf('--shapes') + 1] : undefined;
+const receiveThreads = args.includes('--receive-threads') ? Number(args[args.indexOf('--receive-threads') + 1]) : undefined;
+const TARGETS = ['dattss', 'etsy', ...(receiveThreads === undefined ? [] : [`dattss+${receiveThreads}`])];
 const option = (name, fallback) => {
   const index = args.indexOf(name);
   return index === -1 ? fallback : Number(args[index + 1]);
@@ -56,10 +61,10 @@ async function loadSuite() {
   const seconds = quick ? 2 : 5;
   const rows = [];
   for (const shape of shapes) {
-    const found = { dattss: [], etsy: [] };
+    const found = Object.fromEntries(TARGETS.map((target) => [target, []]));
     for (let run = 0; run < runs; run++) {
-      // Alternating, so drift in the machine's load falls on both alike.
-      for (const target of run % 2 === 0 ? ['dattss', 'etsy'] : ['etsy', 'dattss']) {
+      // Alternating, so drift in the machine's load falls on all alike.
+      for (const target of run % 2 === 0 ? TARGETS : [...TARGETS].reverse()) {
         const { best } = await maxRate(sender, {
           target,
           ...shape,
@@ -80,7 +85,7 @@ async function loadSuite() {
       rss: median(list.map((r) => r?.peakRssBytes)),
       exact: list.every((r) => r === undefined || r.exact !== false),
     });
-    rows.push({ shape, dattss: summary(found.dattss), etsy: summary(found.etsy) });
+    rows.push({ shape, dattss: summary(found.dattss), etsy: summary(found.etsy), threaded: receiveThreads === undefined ? undefined : summary(found[TARGETS[2]]) });
   }
   console.log(`\nMax rate at < 0.1% loss (medians), CPU per line and peak RSS at that rate${warm ? ', series known before each trial (--warm)' : ''}:\n`);
   console.log('| lines/datagram | series | dattss lines/s | Etsy lines/s | ratio | dattss µs CPU/line | Etsy µs CPU/line | dattss peak RSS | Etsy peak RSS | rows exact |');
@@ -89,6 +94,16 @@ async function loadSuite() {
     const ratio = etsy.rate > 0 ? `${(dattss.rate / etsy.rate).toFixed(2)}×` : '—';
     console.log(
       `| ${shape.perDatagram} | ${shape.series} | ${millions(dattss.rate)} | ${millions(etsy.rate)} | ${ratio} | ${dattss.cpu.toFixed(2)} | ${etsy.cpu.toFixed(2)} | ${mib(dattss.rss)} | ${mib(etsy.rss)} | ${dattss.exact ? 'yes' : 'NO'} |`,
+    );
+  }
+  if (receiveThreads === undefined) return;
+  console.log(`\nThe same, dattss with --receive-threads ${receiveThreads} beside dattss as it is by default:\n`);
+  console.log('| lines/datagram | series | threaded lines/s | default lines/s | ratio | threaded µs CPU/line | default µs CPU/line | threaded peak RSS | rows exact |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const { shape, dattss, threaded } of rows) {
+    const ratio = dattss.rate > 0 ? `${(threaded.rate / dattss.rate).toFixed(2)}×` : '—';
+    console.log(
+      `| ${shape.perDatagram} | ${shape.series} | ${millions(threaded.rate)} | ${millions(dattss.rate)} | ${ratio} | ${threaded.cpu.toFixed(2)} | ${dattss.cpu.toFixed(2)} | ${mib(threaded.rss)} | ${threaded.exact ? 'yes' : 'NO'} |`,
     );
   }
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define BATCH 64
+#define SOURCES 8
 #define MAX_DATAGRAM 1432
 
 static double now_sec(void) {
@@ -89,19 +90,25 @@ int main(int argc, char **argv) {
     lengths[d] = length;
   }
 
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  /* Several source ports, taken in turn per batch: a daemon receiving on several
+     SO_REUSEPORT sockets gets datagrams spread by the kernel's hash of the source. */
+  int fds[SOURCES];
+  for (int i = 0; i < SOURCES; i++) {
+    fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+    int sndbuf = 8 << 20;
+    setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  }
   struct sockaddr_in to = {0};
   to.sin_family = AF_INET;
   to.sin_port = htons((uint16_t)port);
   inet_pton(AF_INET, host, &to.sin_addr);
-  int sndbuf = 8 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 
   struct mmsghdr messages[BATCH];
   struct iovec iovecs[BATCH];
   long long datagrams_to_send = (total_lines + per_datagram - 1) / per_datagram;
   long long sent = 0, counter_sum = 0, timer_count = 0, timer_sum = 0;
   long next = 0;
+  unsigned long round = 0;
   double started = now_sec();
   while (sent < datagrams_to_send) {
     double elapsed = now_sec() - started;
@@ -125,7 +132,7 @@ int main(int argc, char **argv) {
       messages[batch].msg_hdr.msg_iov = &iovecs[batch];
       messages[batch].msg_hdr.msg_iovlen = 1;
     }
-    int done = sendmmsg(fd, messages, (unsigned)batch, 0);
+    int done = sendmmsg(fds[round++ % SOURCES], messages, (unsigned)batch, 0);
     if (done <= 0) continue;  // a full send buffer: try again
     for (int i = 0; i < done; i++) {
       long d = (next + i) % pool_size;

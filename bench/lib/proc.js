@@ -21,12 +21,16 @@ export function rssBytes(pid) {
   return match ? Number(match[1]) * 1024 : NaN;
 }
 
-/** Datagrams the kernel dropped for the IPv4 UDP socket bound to `port` (the drops column of /proc/net/udp). */
+/**
+ * Datagrams the kernel dropped for the IPv4 UDP sockets bound to `port` (the
+ * drops column of /proc/net/udp), summed: receive threads share the port.
+ */
 export function udpDrops(port) {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let drops = 0;
   for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
     const columns = line.trim().split(/\s+/);
-    if (columns[1]?.endsWith(`:${hexPort}`)) return Number(columns.at(-1));
+    if (columns[1]?.endsWith(`:${hexPort}`)) drops += Number(columns.at(-1));
   }
-  return 0;
+  return drops;
 }
