@@ -15,6 +15,13 @@ const CHECK_MS = 10;
  * series per second instead of a sample per line.
  */
 const CHECKS_PER_HANDOVER = 100;
+/**
+ * Under steady traffic spread over so many series that a second brings
+ * fewer lines per series than this, the merging would cost the daemon's
+ * thread about as much as the lines (bench/README.md#receive-threads): the
+ * batch waits for the tick's request instead, at most 5 seconds.
+ */
+const MIN_LINES_PER_SERIES = 8;
 
 const data = workerData as ReceiveThreadData;
 const port = parentPort as NonNullable<typeof parentPort>;
@@ -45,7 +52,7 @@ socket.on('message', (packet) => {
 function check(): void {
   const quiet = received === packetsAtCheck;
   packetsAtCheck = received;
-  if (quiet || ++checks >= CHECKS_PER_HANDOVER) handOver(null);
+  if (quiet || (++checks >= CHECKS_PER_HANDOVER && batcher.linesPerSeries >= MIN_LINES_PER_SERIES)) handOver(null);
 }
 
 function handOver(id: number | null): void {
@@ -58,15 +65,13 @@ socket.once('error', (error) => post({ type: 'failed', message: error.message })
 socket.bind(data.port, data.host, () => {
   socket.removeAllListeners('error');
   socket.on('error', (error) => post({ type: 'socket-error', message: error.message }));
-  let recvBufferBytes = 0;
   try {
     if (data.recvBufferBytes > 0) socket.setRecvBufferSize(data.recvBufferBytes);
   } catch (error) {
     post({ type: 'socket-error', message: `could not set the UDP receive buffer; keeping the kernel default: ${(error as Error).message}` });
   }
-  recvBufferBytes = socket.getRecvBufferSize();
   const { address, port: boundPort, family } = socket.address();
-  post({ type: 'listening', address, port: boundPort, family, recvBufferBytes });
+  post({ type: 'listening', address, port: boundPort, family, recvBufferBytes: socket.getRecvBufferSize() });
 });
 
 port.on('message', (message: ToReceiver) => {

@@ -153,6 +153,9 @@ t.test('a batch quotes its first bad lines, cut a byte past what the log shows, 
   t.same(batch.quotes[1], ['missing_value', Buffer.from('bad0')]);
   t.same(batch.series, [['ok', '', { type: 'counter', count: 1, sum: 1 }]]);
   t.ok(batcher.empty, 'a new batch starts empty');
+  t.equal(batcher.linesPerSeries, 0);
+  batcher.packet(Buffer.from('a:1|c\na:2|c\na:3|ms\nb:1|c'));
+  t.equal(batcher.linesPerSeries, 4 / 3, 'four lines over three series');
   t.same(batches, [], 'nothing was full');
 
   const target = side();
