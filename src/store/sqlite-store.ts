@@ -125,7 +125,7 @@ export class SqliteStore {
       for (const row of rows) {
         const id = this.#seriesId(row, learned);
         const minute = fromMinuteAggregate(row);
-        if (this.#insertMinute.run(minuteParams(id, row)).changes === 0) this.#mergeInto('1m', row.type, id, row.tsSec, minute);
+        if (this.#insertMinute.run(...minuteParams(id, row)).changes === 0) this.#mergeInto('1m', row.type, id, row.tsSec, minute);
         this.#rollUp(row.type, id, row.tsSec, minute);
       }
     });
@@ -221,7 +221,7 @@ export class SqliteStore {
   #rollUp(type: MetricType, seriesId: number, minuteTsSec: number, minute: StoredAggregate): void {
     if (type === 'counter' || type === 'gauge') {
       for (const resolution of ['1h', '1d'] as const) {
-        this.#mergeNumeric[resolution].run(toParams(seriesId, bucketStart(resolution, minuteTsSec), minute));
+        this.#mergeNumeric[resolution].run(...toParams(seriesId, bucketStart(resolution, minuteTsSec), minute));
       }
       return;
     }
@@ -238,7 +238,7 @@ export class SqliteStore {
       merged = fromRow(type, existing);
       mergeStored(merged, delta);
     }
-    this.#write[resolution].run(toParams(seriesId, ts, merged));
+    this.#write[resolution].run(...toParams(seriesId, ts, merged));
   }
 
   /** Rolls up minute rows that predate the rollup tables (see migration 002). */
@@ -268,11 +268,10 @@ function perResolution<T>(make: (resolution: Resolution) => T): Record<Resolutio
 }
 
 function writeSql(resolution: Resolution, verb: 'INSERT OR REPLACE' | 'INSERT' = 'INSERT OR REPLACE'): string {
-  const extra = resolution === '1m' ? 'members' : 'hll';
-  return `${verb} INTO ${RESOLUTIONS[resolution].table}
-    (series_id, ts, count, samples, sum, sum_squares, min, max, last, last_at_ms, p50, p90, p95, p99, uniques, sketch, ${extra})
-  VALUES
-    (@seriesId, @ts, @count, @samples, @sum, @sumSquares, @min, @max, @last, @lastAtMs, @p50, @p90, @p95, @p99, @uniques, @sketch, @${extra})`;
+  // In the order of AggregateParams (store/stored-aggregate.ts).
+  const columns = ['series_id', 'ts', 'count', 'samples', 'sum', 'sum_squares', 'min', 'max', 'last', 'last_at_ms', 'p50', 'p90', 'p95', 'p99', 'uniques', 'sketch'];
+  columns.push(resolution === '1m' ? 'members' : 'hll');
+  return `${verb} INTO ${RESOLUTIONS[resolution].table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
 }
 
 /**
