@@ -60,6 +60,11 @@ export type AggregateParams = [
   max: number | null,
   last: number | null,
   lastAtMs: number | null,
+  ...derived: DerivedParams,
+];
+
+/** The parameters derived from a row's distribution and members, after its exact fields. */
+type DerivedParams = [
   p50: number | null,
   p90: number | null,
   p95: number | null,
@@ -143,18 +148,8 @@ export function percentileOf(aggregate: StoredAggregate, q: number): number | nu
 }
 
 export function toParams(seriesId: number, ts: number, aggregate: StoredAggregate): AggregateParams {
-  const { count, samples, sum, sumSquares, min, max, last, lastAtMs, sketch, members, hll } = aggregate;
-  return [
-    seriesId,
-    ts,
-    count,
-    samples,
-    sum,
-    sumSquares,
-    min,
-    max,
-    last,
-    lastAtMs,
+  const { sketch, members, hll } = aggregate;
+  return rowParams(seriesId, ts, aggregate, [
     percentileOf(aggregate, 0.5),
     percentileOf(aggregate, 0.9),
     percentileOf(aggregate, 0.95),
@@ -162,23 +157,13 @@ export function toParams(seriesId: number, ts: number, aggregate: StoredAggregat
     uniquesOf(aggregate),
     sketch === null ? null : toBuffer(encodeSketch(sketch)),
     members !== null ? JSON.stringify([...members]) : hll !== null ? toBuffer(hll.encode()) : null,
-  ];
+  ]);
 }
 
 /** A minute row's parameters straight from the summary, which already holds its percentiles and encoded sketch. */
 export function minuteParams(seriesId: number, row: MinuteAggregate): AggregateParams {
-  const { tsSec, count, samples, sum, sumSquares, min, max, last, lastAtMs, p50, p90, p95, p99, sketch, members } = row;
-  return [
-    seriesId,
-    tsSec,
-    count,
-    samples,
-    sum,
-    sumSquares,
-    min,
-    max,
-    last,
-    lastAtMs,
+  const { p50, p90, p95, p99, sketch, members } = row;
+  return rowParams(seriesId, row.tsSec, row, [
     p50,
     p90,
     p95,
@@ -186,12 +171,18 @@ export function minuteParams(seriesId: number, row: MinuteAggregate): AggregateP
     members === null ? null : members.length,
     sketch === null ? null : toBuffer(sketch),
     members === null ? null : JSON.stringify(members),
-  ];
+  ]);
+}
+
+/** A row's parameters: its key, its exact fields as they are, then what the caller derived. */
+function rowParams(seriesId: number, ts: number, exact: ExactFields, derived: DerivedParams): AggregateParams {
+  const { count, samples, sum, sumSquares, min, max, last, lastAtMs } = exact;
+  return [seriesId, ts, count, samples, sum, sumSquares, min, max, last, lastAtMs, ...derived];
 }
 
 type ExactFields = Pick<StoredAggregate, 'count' | 'samples' | 'sum' | 'sumSquares' | 'min' | 'max' | 'last' | 'lastAtMs'>;
 
-/** The fields a minute summary, a stored aggregate and the write parameters share as they are. */
+/** The fields a minute summary, a stored aggregate and a row's parameters share as they are. */
 function exactFieldsOf(source: ExactFields): ExactFields {
   const { count, samples, sum, sumSquares, min, max, last, lastAtMs } = source;
   return { count, samples, sum, sumSquares, min, max, last, lastAtMs };
