@@ -69,7 +69,7 @@ export class SelfMetrics {
       { name: 'flush_backlog', value: this.flushBacklog, help: 'Batches waiting to be written while the database fails.' },
       { name: 'flush_duration_ms', value: this.lastFlushDurationMs, help: 'Duration of the latest minute flush, in ms.' },
       { name: 'rss_bytes', value: memoryUsage.rss(), help: 'Resident memory of the daemon process, every thread included, in bytes.' },
-      { name: 'heap_used_bytes', value: memoryUsage().heapUsed, help: "The receiving thread's JavaScript heap in use, in bytes." },
+      { name: 'heap_used_bytes', value: memoryUsage().heapUsed, help: "The daemon's main thread's JavaScript heap in use, in bytes (receive and writer threads have their own)." },
     ];
   }
 
