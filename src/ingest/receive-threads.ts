@@ -121,7 +121,9 @@ export class ReceiveThreads {
         switch (message.type) {
           case 'listening':
             listening = true;
-            this.#receivers.push(receiver);
+            // A replacement that comes up after stop() would hold the port and the process open.
+            if (this.#stopping) void worker.terminate();
+            else this.#receivers.push(receiver);
             resolve({ address: message.address, port: message.port, family: message.family, recvBufferBytes: message.recvBufferBytes });
             break;
           case 'failed':

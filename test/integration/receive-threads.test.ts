@@ -1,7 +1,8 @@
+import { once } from 'node:events';
 import * as workerThreads from 'node:worker_threads';
 import { DgramAsPromised } from 'dgram-as-promised';
 import { pino } from 'pino';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { loadConfig, reusePortSupported } from '../../src/config/load.js';
 import type * as ReceiveThreadsModule from '../../src/ingest/receive-threads.js';
 import type { Batch } from '../../src/ingest/receive-protocol.js';
@@ -66,7 +67,8 @@ t.test('several threads need SO_REUSEPORT: refused before Node 22.12, all counte
   t.match(daemon.live({ name: 'spread' }), [{ current: 160 }]);
 });
 
-t.test('a receive thread that ends unasked is replaced on the same port', async (t) => {
+/** ReceiveThreads with one thread, keeping a hand on every thread it starts. */
+async function recordedReceivers(t: Test): Promise<{ receivers: ReceiveThreadsModule.ReceiveThreads; threads: workerThreads.Worker[]; batches: Batch[]; lost: () => number }> {
   const threads: workerThreads.Worker[] = [];
   class RecordedWorker extends workerThreads.Worker {
     constructor(...args: ConstructorParameters<typeof workerThreads.Worker>) {
@@ -94,11 +96,16 @@ t.test('a receive thread that ends unasked is replaced on the same port', async 
     onThreadLost: () => lost++,
     logger: pino({ level: 'silent' }),
   });
+  return { receivers, threads, batches, lost: () => lost };
+}
+
+t.test('a receive thread that ends unasked is replaced on the same port', async (t) => {
+  const { receivers, threads, batches, lost } = await recordedReceivers(t);
   const address = await receivers.start();
   t.teardown(() => receivers.stop());
   t.equal(threads.length, 1);
   await threads[0]!.terminate();
-  t.equal(lost, 1, 'the loss is reported');
+  t.equal(lost(), 1, 'the loss is reported');
   t.equal(receivers.listening, 0);
   const deadline = Date.now() + 20_000;
   while (receivers.listening === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -124,4 +131,15 @@ t.test('a port already taken is a clear listen error', async (t) => {
     code: 'DATTSS_LISTEN_FAILED',
     message: new RegExp(`cannot listen for UDP on 127\\.0\\.0\\.1:${first.addresses.udp.port}: .*EADDRINUSE`),
   });
+});
+
+t.test('a replacement that comes up after stop() ends at once', async (t) => {
+  const { receivers, threads } = await recordedReceivers(t);
+  await receivers.start();
+  await threads[0]!.terminate();
+  t.equal(threads.length, 2, 'a replacement is starting');
+  const ended = once(threads[1]!, 'exit');
+  await receivers.stop();
+  await ended;
+  t.equal(receivers.listening, 0);
 });
