@@ -2,7 +2,7 @@ import type { Logger } from '../log.js';
 import type { BadLineReason } from './parser.js';
 
 /** Longest part of a bad line quoted in the log. */
-const QUOTE_BYTES = 200;
+export const QUOTE_BYTES = 200;
 
 /**
  * Logs bad lines at a capped rate: the first `perMinute` of each minute with

@@ -1,13 +1,12 @@
 import { IntervalBuffer } from '../aggregate/interval-buffer.js';
 import { figuresOf } from '../aggregate/partial-figures.js';
 import type { PartialFigures } from '../protocol/partial-line.js';
+import { QUOTE_BYTES } from './bad-line-log.js';
 import { LineParser, type ParseSink, type PartialRecord } from './parser.js';
 import type { Batch, ReceiveThreadData } from './receive-protocol.js';
 
 /** Bad lines quoted per hand-over at most; the rest are only counted. */
 const QUOTES_PER_BATCH = 20;
-/** Bytes of a bad line quoted: one more than the log shows, so that the log can say it was cut. */
-const QUOTE_BYTES = 201;
 /** Parsed items (timestamped samples, partial lines, events, checks) a batch holds before it is handed over. */
 const MAX_PASSED_ITEMS = 10_000;
 
@@ -44,7 +43,8 @@ export class ReceiveBatcher {
       badLine: (reason, buf, start, end) => {
         this.#batch.badLines++;
         const quotes = this.#batch.quotes;
-        if (quotes.length < QUOTES_PER_BATCH) quotes.push([reason, Uint8Array.prototype.slice.call(buf, start, Math.min(end, start + QUOTE_BYTES))]);
+        // A byte more than the log shows, so that the log can say the line was cut.
+        if (quotes.length < QUOTES_PER_BATCH) quotes.push([reason, Uint8Array.prototype.slice.call(buf, start, Math.min(end, start + QUOTE_BYTES + 1))]);
       },
     };
   }
