@@ -398,7 +398,9 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
 
   function status(): ReadStatus {
     if (health === 'down') return 'down';
-    return writer?.failing === true ? 'degraded' : 'up';
+    // A receive thread that died is being replaced: the others take its share, or with one thread nothing is received.
+    const receiving = receivers === undefined || state !== 'running' || receivers.listening === config.receiveThreads;
+    return writer?.failing === true || !receiving ? 'degraded' : 'up';
   }
 
   function httpBackend(): HttpBackend {

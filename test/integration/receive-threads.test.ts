@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { join } from 'node:path';
 import * as workerThreads from 'node:worker_threads';
 import { DgramAsPromised } from 'dgram-as-promised';
 import { pino } from 'pino';
@@ -6,8 +7,9 @@ import t, { type Test } from 'tap';
 import { loadConfig, reusePortSupported } from '../../src/config/load.js';
 import type * as ReceiveThreadsModule from '../../src/ingest/receive-threads.js';
 import type { Batch } from '../../src/ingest/receive-protocol.js';
+import type * as DaemonModule from '../../src/daemon.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { readMetrics, sendAndSettle, startDaemon } from '../helpers/daemon.js';
+import { readMetrics, sendAndSettle, startDaemon, tempDir } from '../helpers/daemon.js';
 
 // UDP received in worker threads (`receiveThreads`): the same rows, counts
 // and logs as when the daemon's thread reads the socket. Threads start in
@@ -67,8 +69,8 @@ t.test('several threads need SO_REUSEPORT: refused before Node 22.12, all counte
   t.match(daemon.live({ name: 'spread' }), [{ current: 160 }]);
 });
 
-/** ReceiveThreads with one thread, keeping a hand on every thread it starts. */
-async function recordedReceivers(t: Test): Promise<{ receivers: ReceiveThreadsModule.ReceiveThreads; threads: workerThreads.Worker[]; batches: Batch[]; lost: () => number }> {
+/** The receive-threads module, keeping a hand on every thread it starts. */
+async function recordingThreads(t: Test): Promise<{ module: typeof ReceiveThreadsModule; threads: workerThreads.Worker[] }> {
   const threads: workerThreads.Worker[] = [];
   class RecordedWorker extends workerThreads.Worker {
     constructor(...args: ConstructorParameters<typeof workerThreads.Worker>) {
@@ -76,9 +78,16 @@ async function recordedReceivers(t: Test): Promise<{ receivers: ReceiveThreadsMo
       threads.push(this);
     }
   }
-  const { ReceiveThreads } = await t.mockImport<typeof ReceiveThreadsModule>('../../src/ingest/receive-threads.js', {
+  const module = await t.mockImport<typeof ReceiveThreadsModule>('../../src/ingest/receive-threads.js', {
     'node:worker_threads': { ...workerThreads, Worker: RecordedWorker },
   });
+  return { module, threads };
+}
+
+/** ReceiveThreads with one thread, keeping a hand on every thread it starts. */
+async function recordedReceivers(t: Test): Promise<{ receivers: ReceiveThreadsModule.ReceiveThreads; threads: workerThreads.Worker[]; batches: Batch[]; lost: () => number }> {
+  const { module, threads } = await recordingThreads(t);
+  const { ReceiveThreads } = module;
   const batches: Batch[] = [];
   let lost = 0;
   const receivers = new ReceiveThreads({
@@ -142,4 +151,23 @@ t.test('a replacement that comes up after stop() ends at once', async (t) => {
   await receivers.stop();
   await ended;
   t.equal(receivers.listening, 0);
+});
+
+t.test("the daemon's health is degraded while a receive thread is replaced", async (t) => {
+  const { module, threads } = await recordingThreads(t);
+  const { createDaemon } = await t.mockImport<typeof DaemonModule>('../../src/daemon.js', { '../../src/ingest/receive-threads.js': module });
+  const config = loadConfig({ flags: {} });
+  const daemon = createDaemon(
+    Object.freeze({ ...config, host: '127.0.0.1', port: 0, tcp: false, admin: false, http: false, db: join(tempDir(t), 'd.db'), writerThread: false, receiveThreads: 1 }),
+    { clock: new FakeClock(MINUTE_START_MS), logger: pino({ level: 'silent' }) },
+  );
+  await daemon.start();
+  t.teardown(() => daemon.stop());
+  t.equal(daemon.status(), 'up');
+  await threads[0]!.terminate();
+  t.equal(daemon.status(), 'degraded', 'while the new thread starts');
+  const deadline = Date.now() + 20_000;
+  while (daemon.status() !== 'up' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(daemon.status(), 'up', 'once it listens');
+  t.equal(threads.length, 2);
 });
