@@ -141,7 +141,6 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
           data: {
             host: config.host,
             port: config.port,
-            reusePort: false,
             recvBufferBytes: config.udpRecvBufferBytes,
             parser: parserOptions,
             maxSeries: config.maxSeries,

@@ -1,6 +1,7 @@
+import { figuresOf } from './partial-figures.js';
 import { createPartial, type CounterPartial, type SetPartial, type TimerPartial } from './partial.js';
 import type { MetricType } from '../protocol/metric-type.js';
-import type { GaugeFigures, GaugeSection } from '../protocol/partial-line.js';
+import type { GaugeFigures, GaugeSection, PartialFigures } from '../protocol/partial-line.js';
 
 /**
  * One interval of samples pre-aggregated per series, before the daemon's
@@ -81,6 +82,11 @@ export class IntervalBuffer {
     this.#size = 0;
     this.samples = 0;
   }
+}
+
+/** The figures of a series' partial line (protocol/partial-line.ts). */
+export function bufferedFigures(partial: BufferedSeries['partial']): PartialFigures {
+  return partial.type === 'gauge' ? partial.figures() : figuresOf(partial);
 }
 
 function newMaps(): Record<MetricType, Map<string, BufferedSeries>> {

@@ -1,5 +1,5 @@
 import { figuresOf } from '../aggregate/partial-figures.js';
-import type { BufferedSeries } from '../aggregate/interval-buffer.js';
+import { bufferedFigures, type BufferedSeries } from '../aggregate/interval-buffer.js';
 import type { SetPartial, TimerPartial } from '../aggregate/partial.js';
 import { encodeSketch, splitSketch, type QuantileSketch } from '../aggregate/sketch.js';
 import { encodePartialLine, type TimerFigures } from '../protocol/partial-line.js';
@@ -21,7 +21,7 @@ export function partialLines(series: readonly BufferedSeries[], maxLineBytes: nu
       oversize += split.oversize;
       continue;
     }
-    const line = encodePartialLine(name, tags, partial.type === 'gauge' ? partial.figures() : figuresOf(partial));
+    const line = encodePartialLine(name, tags, bufferedFigures(partial));
     if (fits(line)) lines.push(line);
     else if (partial.type === 'timer') oversize += sketchLines(name, tags, partial, fits, lines);
     else oversize++;

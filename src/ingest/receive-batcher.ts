@@ -1,4 +1,4 @@
-import { IntervalBuffer } from '../aggregate/interval-buffer.js';
+import { bufferedFigures, IntervalBuffer } from '../aggregate/interval-buffer.js';
 import { figuresOf } from '../aggregate/partial-figures.js';
 import type { PartialFigures } from '../protocol/partial-line.js';
 import { QUOTE_BYTES } from './bad-line-log.js';
@@ -73,7 +73,7 @@ export class ReceiveBatcher {
   take(id: number | null): Batch {
     const batch = this.#batch;
     batch.id = id;
-    batch.series = this.#buffer.take().map(({ name, tags, partial }) => [name, tags, partial.type === 'gauge' ? partial.figures() : figuresOf(partial)]);
+    batch.series = this.#buffer.take().map(({ name, tags, partial }) => [name, tags, bufferedFigures(partial)]);
     this.#batch = emptyBatch(null);
     this.#passed = 0;
     return batch;

@@ -19,8 +19,12 @@ const FLUSH_TIMEOUT_MS = 1000;
 
 export interface ReceiveThreadsOptions {
   count: number;
-  /** Everything but the port, which the first thread's bind decides when it is 0. */
-  data: ReceiveThreadData;
+  /**
+   * What each thread starts with; `port` is the first thread's (the others
+   * share what it bound, an ephemeral one for 0), and `reusePort` follows
+   * from `count`.
+   */
+  data: Omit<ReceiveThreadData, 'reusePort'>;
   onBatch: (batch: Batch) => void;
   /** A thread ended unasked; it is replaced on the same port. */
   onThreadLost: () => void;

@@ -95,7 +95,6 @@ async function recordedReceivers(t: Test): Promise<{ receivers: ReceiveThreadsMo
     data: {
       host: '127.0.0.1',
       port: 0,
-      reusePort: false,
       recvBufferBytes: 0,
       parser: { sanitizeNames: true, maxNameLength: 200, maxTagsPerLine: 10, maxTagLength: 100, gaugeSigns: 'delta', authKeys: [] },
       maxSeries: 100,
