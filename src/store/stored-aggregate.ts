@@ -27,9 +27,13 @@ export interface StoredAggregate {
 }
 
 /** A row as SQLite returns it from an *_aggregates table. */
-export interface AggregateRow {
+export interface AggregateRow extends MergeableRow {
   series_id: number;
   ts: number;
+}
+
+/** The columns a row is decoded from, without its key and its derived percentiles. */
+export interface MergeableRow {
   count: number;
   samples: number;
   sum: number | null;
@@ -84,7 +88,7 @@ export function fromMinuteAggregate(row: MinuteAggregate): StoredAggregate {
   };
 }
 
-export function fromRow(type: MetricType, row: AggregateRow): StoredAggregate {
+export function fromRow(type: MetricType, row: MergeableRow): StoredAggregate {
   return {
     type,
     count: row.count,
