@@ -2,8 +2,11 @@
 // in every interval of its ring (a full minute plus the current interval), the
 // registry alone. Reports heap + external bytes per series after a full GC,
 // then the same for a mixed population (60% counters, 25% timers, 10% gauges,
-// 5% sets) with the process's RSS.
-// Usage: npm run build && node --expose-gc bench/series-memory.js [series=100000]
+// 5% sets) with the process's RSS. By default a timer gets 4 values an
+// interval and the other types one sample; with a density, every series gets
+// that many samples an interval (25 is the soak's 0.5M lines/s over 100k
+// series; a set's members then come from 50 values, as bench/sender.c sends).
+// Usage: npm run build && node --expose-gc bench/series-memory.js [series=100000] [density]
 import { Registry } from '../dist/aggregate/registry.js';
 
 if (typeof globalThis.gc !== 'function') {
@@ -11,9 +14,11 @@ if (typeof globalThis.gc !== 'function') {
   process.exit(2);
 }
 const series = Number(process.argv[2] ?? 100_000);
+const density = process.argv[3] === undefined ? null : Number(process.argv[3]);
 const INTERVAL_MS = 5_000;
 const INTERVALS = 13;
 const TIMER_VALUES_PER_INTERVAL = 4;
+const SET_MEMBERS = density === null ? 7 : 50;
 
 function settledBytes() {
   globalThis.gc();
@@ -30,7 +35,7 @@ const TYPES = {
   counter: (i) => sample('counter', `bench.counter.${i}`, 1, ''),
   timer: (i, j) => sample('timer', `bench.timer.${i}`, 1 + ((i * 7 + j * 13) % 500), ''),
   gauge: (i, j) => sample('gauge', `bench.gauge.${i}`, i + j, ''),
-  set: (i, j) => sample('set', `bench.set.${i}`, 0, `member${j % 7}`),
+  set: (i, j) => sample('set', `bench.set.${i}`, 0, `member${(i + j * 13) % SET_MEMBERS}`),
 };
 
 /** Fills a registry with `count` series, their type chosen by `typeOf(i)`; returns it (kept alive by the caller). */
@@ -41,7 +46,7 @@ function fill(count, typeOf) {
     registry.advance(startMs + interval * INTERVAL_MS);
     for (let i = 0; i < count; i++) {
       const make = TYPES[typeOf(i)];
-      const repeats = typeOf(i) === 'timer' ? TIMER_VALUES_PER_INTERVAL : 1;
+      const repeats = density ?? (typeOf(i) === 'timer' ? TIMER_VALUES_PER_INTERVAL : 1);
       for (let j = 0; j < repeats; j++) registry.add(make(i, interval * repeats + j));
     }
   }
@@ -57,7 +62,8 @@ function measure(typeOf) {
 }
 
 const kb = (bytes) => `${(bytes / 1024).toFixed(2)} KB`;
-console.log(`memory per live series, ${series} series, ${INTERVALS} intervals each, node ${process.version}`);
+const perInterval = density === null ? `${TIMER_VALUES_PER_INTERVAL} values a timer, 1 sample other types` : `${density} samples`;
+console.log(`memory per live series, ${series} series, ${INTERVALS} intervals each, ${perInterval} an interval, node ${process.version}`);
 for (const type of Object.keys(TYPES)) console.log(`  ${type.padEnd(8)} ${kb(measure(() => type).perSeries)}`);
 // Out of every 20 series: 12 counters, 5 timers, 2 gauges, 1 set.
 const mixOf = (i) => (i % 20 < 12 ? 'counter' : i % 20 < 17 ? 'timer' : i % 20 < 19 ? 'gauge' : 'set');
