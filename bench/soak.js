@@ -1,5 +1,6 @@
 // Soak: minutes of steady load against one dattss — memory must stay flat and
-// nothing may be lost. Samples RSS every 10 s while the sender runs.
+// nothing may be lost. Samples RSS, and the main thread's heap in use, every
+// 10 s while the sender runs.
 import { rssBytes, udpDrops } from './lib/proc.js';
 import { buildSender, send } from './lib/sender.js';
 import { startDattss } from './lib/targets.js';
@@ -8,7 +9,11 @@ export async function soak({ minutes, rate, perDatagram = 40, series = 10_000, d
   const sender = buildSender();
   const target = await startDattss(daemonArgs);
   const samples = [];
-  const timer = setInterval(() => samples.push({ atSec: samples.length * 10, rss: rssBytes(target.pid) }), 10_000);
+  const timer = setInterval(() => {
+    const sample = { atSec: samples.length * 10, rss: rssBytes(target.pid), heap: Number.NaN };
+    samples.push(sample);
+    target.heapUsed().then((bytes) => (sample.heap = bytes), () => {});
+  }, 10_000);
   try {
     const dropsBefore = udpDrops(target.port);
     const sent = await send(sender, { port: target.port, lines: Math.round(rate * minutes * 60), perDatagram, series, rate, maxSeconds: minutes * 60 * 2 });
@@ -30,6 +35,7 @@ export async function soak({ minutes, rate, perDatagram = 40, series = 10_000, d
       console.log(`RSS after the first minute: first ${mib(rss[0])} MiB, last ${mib(rss.at(-1))} MiB, min ${mib(Math.min(...rss))}, max ${mib(Math.max(...rss))} MiB`);
     }
     console.log(`RSS every 10 s (MiB): ${samples.map((s) => mib(s.rss)).join(' ')}`);
+    console.log(`main thread's heap in use every 10 s (MiB): ${samples.map((s) => mib(s.heap)).join(' ')}`);
   } finally {
     clearInterval(timer);
     await target.stop();

@@ -58,6 +58,8 @@ export async function startDattss(extraArgs = []) {
     port,
     dbPath,
     received: () => metric('dattss_lines_received_total'),
+    /** The daemon's main-thread JavaScript heap in use, bytes. */
+    heapUsed: () => metric('dattss_heap_used_bytes'),
     async stop() {
       await stopProcess(child);
     },
