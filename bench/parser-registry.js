@@ -2,8 +2,10 @@
 // (60% counters over 1000 names, 30% timers, 10% gauges), untagged and with two
 // DogStatsD tags per line, beside a receive thread's path (ReceiveBatcher: parse
 // and pre-aggregate, handed over every 25,000 packets, about a second's worth),
-// in alternating rounds. Prints lines/s for three rounds each.
-// Usage: npm run build && node bench/parser-registry.js
+// in alternating rounds. Prints lines/s for three rounds each. With a series
+// count, the packets visit that many series in turn (each packet 40 of them)
+// instead of repeating one packet of 40.
+// Usage: npm run build && node bench/parser-registry.js [series]
 import { Registry } from '../dist/aggregate/registry.js';
 import { LineParser } from '../dist/ingest/parser.js';
 import { ReceiveBatcher } from '../dist/ingest/receive-batcher.js';
@@ -29,14 +31,24 @@ const sink = {
   badLine: () => bad++,
 };
 
+const series = process.argv[2] === undefined ? 40 : Number(process.argv[2]);
 const lines = [];
-for (let i = 0; i < 40; i++) {
+for (let i = 0; i < series; i++) {
   const kind = i % 10;
-  lines.push(kind < 6 ? `app.c${i % 1000}:1|c` : kind < 9 ? `app.t${i}:${i * 3}|ms` : `app.g${i}:${i}|g`);
+  lines.push(kind < 6 ? `app.c${i}:1|c` : kind < 9 ? `app.t${i}:${i * 3}|ms` : `app.g${i}:${i}|g`);
 }
+/** The lines in packets of 40. */
+const packetsOf = (tagged) => {
+  const packets = [];
+  for (let i = 0; i < lines.length; i += 40) {
+    const packetLines = lines.slice(i, i + 40);
+    packets.push(Buffer.from((tagged ? packetLines.map((line) => `${line}|#env:prod,host:a`) : packetLines).join('\n')));
+  }
+  return packets;
+};
 const shapes = [
-  ['untagged', Buffer.from(lines.join('\n')), 50_000],
-  ['tagged', Buffer.from(lines.map((line) => `${line}|#env:prod,host:a`).join('\n')), 20_000],
+  ['untagged', packetsOf(false), 50_000],
+  ['tagged', packetsOf(true), 20_000],
 ];
 const paths = {
   registry: (packet) => parser.parse(packet, sink),
@@ -46,18 +58,18 @@ const paths = {
     return 40;
   },
 };
-for (const [shape, packet, packets] of shapes) {
+for (const [shape, pool, packets] of shapes) {
   const rates = Object.fromEntries(Object.keys(paths).map((path) => [path, []]));
   for (let round = 0; round < 3; round++) {
     for (const [path, parse] of Object.entries(paths)) {
       const began = process.hrtime.bigint();
       let parsed = 0;
-      for (let i = 0; i < packets; i++) parsed += parse(packet, i);
+      for (let i = 0; i < packets; i++) parsed += parse(pool[i % pool.length], i);
       rates[path].push(parsed / (Number(process.hrtime.bigint() - began) / 1e9));
     }
   }
   for (const [path, list] of Object.entries(rates)) {
-    console.log(`${shape}, ${path}: ${list.map((rate) => `${(rate / 1e6).toFixed(2)}M`).join(', ')} lines/s (node ${process.version})`);
+    console.log(`${shape}, ${series} series, ${path}: ${list.map((rate) => `${(rate / 1e6).toFixed(2)}M`).join(', ')} lines/s (node ${process.version})`);
   }
 }
 if (bad > 0) throw new Error(`${bad} bad lines in the benchmark input`);
