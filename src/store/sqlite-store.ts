@@ -92,6 +92,10 @@ export class SqliteStore {
       this.db = new BetterSqlite3(options.path, { timeout: options.busyTimeoutMs });
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
+      // Checkpoint the WAL at 16 MB instead of SQLite's 4 MB: a minute of 100k
+      // series appends tens of MB, and each checkpoint writes and syncs the
+      // file; a minute was written 5% sooner (bench/README.md).
+      this.db.pragma('wal_autocheckpoint = 4096');
       this.db.pragma('foreign_keys = ON');
       migrate(this.db);
     } catch (cause) {

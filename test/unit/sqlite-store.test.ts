@@ -35,11 +35,12 @@ function set(name: string, members: string[]): MinuteAggregate {
   return aggregateOf(partial, name, '', TS) as MinuteAggregate;
 }
 
-t.test('creates the directory, migrates to the newest version, uses WAL', async (t) => {
+t.test('creates the directory, migrates to the newest version, uses WAL checkpointed every 16 MB', async (t) => {
   const path = join(tempDir(t), 'a', 'b', 'dattss.db');
   const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
   t.equal(store.db.pragma('user_version', { simple: true }), loadMigrations().length);
   t.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  t.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 4096, 'docs/schema.md#connection-settings');
   store.close();
   // Reopening an up-to-date database applies nothing and keeps the data.
   const again = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
