@@ -1,4 +1,5 @@
 import type { MetricType } from '../protocol/metric-type.js';
+import { MemberSet } from './member-set.js';
 import { createSketch, type QuantileSketch } from './sketch.js';
 
 /**
@@ -195,7 +196,7 @@ export class SetPartial {
   readonly type = 'set';
   /** Number of adds (sample rates do not apply to sets). */
   count = 0;
-  readonly members = new Set<string>();
+  readonly members = new MemberSet();
 
   add(member: string): void {
     this.count++;
