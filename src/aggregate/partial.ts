@@ -1,5 +1,4 @@
 import type { MetricType } from '../protocol/metric-type.js';
-import { MemberSet } from './member-set.js';
 import { createSketch, type QuantileSketch } from './sketch.js';
 
 /**
@@ -196,7 +195,7 @@ export class SetPartial {
   readonly type = 'set';
   /** Number of adds (sample rates do not apply to sets). */
   count = 0;
-  readonly members = new MemberSet();
+  readonly members = new Set<string>();
 
   add(member: string): void {
     this.count++;
