@@ -25,7 +25,7 @@ export function figuresOf(partial: CounterPartial | TimerPartial | SetPartial, w
 function timerFigures(partial: TimerPartial, withSketch: boolean): TimerFigures {
   const { count, samples, sum, sumSquares, min, max } = partial;
   const values = partial.values;
-  if (values !== null && !withSketch) return { type: 'timer', count, samples, sum, sumSquares, min, max, values: [...values], sketch: null };
+  if (values !== null && !withSketch) return { type: 'timer', count, samples, sum, sumSquares, min, max, values, sketch: null };
   return { type: 'timer', count, samples, sum, sumSquares, min, max, values: null, sketch: encodeSketch(partial.sketch!) };
 }
 
@@ -63,6 +63,13 @@ export function partialOf(figures: PartialFigures): DecodedPartial | undefined {
       return { partial, gaugeOffsets: null };
     }
   }
+}
+
+/** A decoded partial's figures again (partialOf's inverse): a receive thread sends clients' partial lines on this way. */
+export function decodedFigures({ partial, gaugeOffsets }: DecodedPartial): PartialFigures {
+  if (partial.type !== 'gauge') return figuresOf(partial);
+  const { count, sum, min, max, last } = partial;
+  return { type: 'gauge', offsets: gaugeOffsets, values: count > 0 ? { count, sum, min, max, last } : null };
 }
 
 function timerPartial(figures: TimerFigures): TimerPartial | undefined {

@@ -87,7 +87,7 @@ export class TimerPartial {
     return this.#sketch === null && this.#valueCount === 0 ? null : this.#materialize();
   }
 
-  /** The values as recorded while there is no sketch yet (at most 32); null once there is. */
+  /** A copy of the values recorded while there is no sketch yet (at most 32); null once there is. */
   get values(): readonly number[] | null {
     if (this.#sketch !== null) return null;
     return this.#values === null ? [] : this.#values.slice(0, this.#valueCount);

@@ -1,8 +1,7 @@
 import { bufferedFigures, IntervalBuffer } from '../aggregate/interval-buffer.js';
-import { figuresOf } from '../aggregate/partial-figures.js';
-import type { PartialFigures } from '../protocol/partial-line.js';
+import { decodedFigures } from '../aggregate/partial-figures.js';
 import { QUOTE_BYTES } from './bad-line-log.js';
-import { LineParser, type ParseSink, type PartialRecord } from './parser.js';
+import { LineParser, type ParseSink } from './parser.js';
 import type { Batch, ReceiveThreadData } from './receive-protocol.js';
 
 /** Bad lines quoted per hand-over at most; the rest are only counted. */
@@ -21,7 +20,7 @@ export class ReceiveBatcher {
   readonly #sink: ParseSink;
   /** Called when the batch is full and must be handed over before more is added. */
   readonly #onFull: () => void;
-  #batch: Batch = emptyBatch(null);
+  #batch: Batch = emptyBatch();
   #passed = 0;
 
   constructor(data: Pick<ReceiveThreadData, 'parser' | 'maxSeries' | 'maxSetMembers'>, onFull: () => void) {
@@ -39,7 +38,7 @@ export class ReceiveBatcher {
       },
       event: (event) => this.#pass(this.#batch.events, event),
       serviceCheck: (check) => this.#pass(this.#batch.checks, check),
-      partial: (record) => this.#pass(this.#batch.partials, [record.name, record.tags, recordFigures(record)]),
+      partial: (record) => this.#pass(this.#batch.partials, [record.name, record.tags, decodedFigures(record)]),
       badLine: (reason, buf, start, end) => {
         this.#batch.badLines++;
         const quotes = this.#batch.quotes;
@@ -74,7 +73,7 @@ export class ReceiveBatcher {
     const batch = this.#batch;
     batch.id = id;
     batch.series = this.#buffer.take().map(({ name, tags, partial }) => [name, tags, bufferedFigures(partial)]);
-    this.#batch = emptyBatch(null);
+    this.#batch = emptyBatch();
     this.#passed = 0;
     return batch;
   }
@@ -85,13 +84,6 @@ export class ReceiveBatcher {
   }
 }
 
-function emptyBatch(id: number | null): Batch {
-  return { type: 'batch', id, packets: 0, lines: 0, badLines: 0, series: [], partials: [], samples: [], events: [], checks: [], quotes: [] };
-}
-
-/** A client's decoded partial line as figures again, to cross to the daemon's thread. */
-function recordFigures({ partial, gaugeOffsets }: PartialRecord): PartialFigures {
-  if (partial.type !== 'gauge') return figuresOf(partial);
-  const { count, sum, min, max, last } = partial;
-  return { type: 'gauge', offsets: gaugeOffsets, values: count > 0 ? { count, sum, min, max, last } : null };
+function emptyBatch(): Batch {
+  return { type: 'batch', id: null, packets: 0, lines: 0, badLines: 0, series: [], partials: [], samples: [], events: [], checks: [], quotes: [] };
 }

@@ -48,7 +48,7 @@ export interface MergeableRow {
 }
 
 /**
- * The write statements' parameters in their column order (writeSql in
+ * The write statements' parameters in their column order (paramColumns in
  * store/sqlite-store.ts). Positional: binding 17 named parameters cost about
  * 1.2 µs a row more (bench/README.md). The last column is a minute row's
  * members or an hour or day row's HyperLogLog; an aggregate holds at most one.
