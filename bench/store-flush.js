@@ -1,7 +1,10 @@
 // Times a minute flush in its two steps, summarizing partials into minute rows
 // and SqliteStore.writeMinute (minute rows merged into their hour and day
 // rows), for N series: 60% counters, 30% timers with 20 values, 10% gauges.
-// Usage: npm run build && node bench/store-flush.js [series=10000] [minutes=5]
+// With `aged`, the database first gets 2 hours of minute rows and 3 days of
+// hour rows for every series, so each series' rows fill pages of their own as
+// after days of running; a fresh database flatters every write (bench/README.md).
+// Usage: npm run build && node bench/store-flush.js [series=10000] [minutes=5] [aged]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +14,7 @@ import { SqliteStore } from '../dist/store/sqlite-store.js';
 
 const series = Number(process.argv[2] ?? 10_000);
 const minutes = Number(process.argv[3] ?? 5);
+const aged = process.argv[4] === 'aged';
 const dir = mkdtempSync(join(tmpdir(), 'dattss-bench-'));
 const store = new SqliteStore({
   path: join(dir, 'bench.db'),
@@ -39,6 +43,29 @@ function partialsFor(tsSec) {
 }
 
 const startSec = Math.floor(Date.UTC(2026, 0, 1) / 1000);
+const kindOf = (i) => `CASE WHEN ${i} % 10 < 6 THEN 'counter' WHEN ${i} % 10 < 9 THEN 'timer' ELSE 'gauge' END`;
+
+/** Rows of `count` buckets of `step` seconds before the first minute timed, written in key order as SQLite likes. */
+function fillHistory(table, step, count, sketchBytes) {
+  store.db.exec(`WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x < ${series - 1}),
+    k(y) AS (SELECT 1 UNION ALL SELECT y + 1 FROM k WHERE y < ${count})
+    INSERT INTO ${table} (series_id, ts, count, samples, sum, sum_squares, min, max, last, last_at_ms, p50, p90, p95, p99, sketch)
+    SELECT x + 1, ${startSec} - y * ${step}, 20, 20, 5000, 1e6, 1, 500, 250, 0, 250, 450, 475, 495,
+      CASE ${kindOf('x')} WHEN 'timer' THEN randomblob(${sketchBytes}) END
+    FROM i, k ORDER BY x, y DESC`);
+}
+
+if (aged) {
+  const began = performance.now();
+  store.db.exec(`WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x < ${series - 1})
+    INSERT INTO series (id, type, name, tags, first_seen, last_seen)
+    SELECT x + 1, ${kindOf('x')}, 'bench.series' || x, '', ${startSec - 3 * 86400}, ${startSec - 60} FROM i`);
+  // Sketch sizes as this bench's timers encode them: 20 values a minute, 1,200 an hour.
+  fillHistory('minute_aggregates', 60, 120, 150);
+  fillHistory('hour_aggregates', 3600, 72, 320);
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  console.log(`aged: 2 h of minute rows and 3 days of hour rows for ${series} series in ${((performance.now() - began) / 1000).toFixed(0)} s`);
+}
 const summarizeTimings = [];
 const timings = [];
 for (let minute = 0; minute < minutes; minute++) {
@@ -56,6 +83,6 @@ rmSync(dir, { recursive: true, force: true });
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const runs = (values) => values.map((ms) => ms.toFixed(0)).join(', ');
 console.log(
-  `minute flush, ${series} series: summarize median ${median(summarizeTimings).toFixed(0)} ms (runs: ${runs(summarizeTimings)} ms), ` +
+  `minute flush, ${series} series${aged ? ' (aged)' : ''}: summarize median ${median(summarizeTimings).toFixed(0)} ms (runs: ${runs(summarizeTimings)} ms), ` +
     `SQLite write median ${median(timings).toFixed(0)} ms (runs: ${runs(timings)} ms) on node ${process.version}`,
 );

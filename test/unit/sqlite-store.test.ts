@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { CounterPartial, GaugePartial, SetPartial, TimerPartial } from '../../src/aggregate/partial.js';
 import { aggregateOf, type MinuteAggregate } from '../../src/aggregate/summarize.js';
 import { DattssError } from '../../src/errors.js';
-import { loadMigrations } from '../../src/store/migrate.js';
+import { loadMigrations, migrate } from '../../src/store/migrate.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { readMetrics, tempDir } from '../helpers/daemon.js';
 
@@ -176,6 +176,38 @@ t.test('a flush is one transaction: a failing row leaves nothing of the minute',
   const broken = { ...counter('bad', [1]), type: 'histogram' } as unknown as MinuteAggregate;
   t.throws(() => store.writeMinute([counter('good', [1]), broken]), { code: 'DATTSS_STORE_WRITE' });
   t.equal((store.db.prepare('SELECT count(*) AS n FROM minute_aggregates').get() as { n: number }).n, 0);
+});
+
+t.test('migration 004 keys hour and day rows by time and keeps every row', async (t) => {
+  const path = join(tempDir(t), 'v3.db');
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
+  store.writeMinute([counter('hits', [1, 2]), timer('latency', [10, 20, 30]), set('users', ['a', 'b'])]);
+  const views = ['metrics_1h', 'metrics_1d'];
+  const read = (db: BetterSqlite3.Database) => views.map((view) => db.prepare(`SELECT * FROM ${view} ORDER BY name`).all());
+  const before = read(store.db);
+  const tables = ['hour_aggregates', 'day_aggregates'];
+  const stored = (db: BetterSqlite3.Database) => tables.map((table) => db.prepare(`SELECT * FROM ${table} ORDER BY series_id`).all());
+  const rows = stored(store.db);
+  store.close();
+  // The same rows in a version-3 database: the tables as 002 made them.
+  const old = new BetterSqlite3(join(tempDir(t), 'old.db'));
+  migrate(old, loadMigrations().slice(0, 3));
+  old.exec(`ATTACH '${path}' AS v4; INSERT INTO series SELECT * FROM v4.series`);
+  for (const table of tables) old.exec(`INSERT INTO ${table} SELECT * FROM v4.${table}`);
+  old.exec('DETACH v4');
+  const primaryKey = (db: BetterSqlite3.Database, table: string) =>
+    (db.prepare(`SELECT name, pk FROM pragma_table_info('${table}') WHERE pk > 0 ORDER BY pk`).all() as { name: string }[]).map((c) => c.name);
+  t.same(primaryKey(old, 'hour_aggregates'), ['series_id', 'ts'], 'version 3 keyed hour rows by series');
+  migrate(old);
+  t.same(stored(old), rows, 'every row and column kept');
+  t.same(read(old), before, 'the views read the same');
+  for (const table of tables) {
+    t.same(primaryKey(old, table), ['ts', 'series_id'], `${table} is keyed by time first`);
+    const plan = old.prepare(`EXPLAIN QUERY PLAN SELECT * FROM ${table} WHERE series_id = 1 AND ts >= 0 AND ts < 1e10 ORDER BY ts`).all();
+    t.match(JSON.stringify(plan), `USING INDEX ${table}_series`, `${table} is read by series through its index`);
+  }
+  t.throws(() => old.prepare(`INSERT INTO hour_aggregates SELECT * FROM hour_aggregates`).run(), /UNIQUE/, 'one row per series and hour');
+  old.close();
 });
 
 t.test('refuses a database from a newer dattss and an unopenable path', async (t) => {
