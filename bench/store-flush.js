@@ -5,7 +5,7 @@
 // hour rows for every series, so each series' rows fill pages of their own as
 // after days of running; a fresh database flatters every write (bench/README.md).
 // Usage: npm run build && node bench/store-flush.js [series=10000] [minutes=5] [aged]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CounterPartial, GaugePartial, TimerPartial } from '../dist/aggregate/partial.js';
@@ -42,6 +42,15 @@ function partialsFor(tsSec) {
   return partials;
 }
 
+/** Bytes this process has had written to disk (Linux), WAL and checkpoints alike; NaN elsewhere. */
+function bytesWritten() {
+  try {
+    return Number(/write_bytes: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))[1]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const startSec = Math.floor(Date.UTC(2026, 0, 1) / 1000);
 const kindOf = (i) => `CASE WHEN ${i} % 10 < 6 THEN 'counter' WHEN ${i} % 10 < 9 THEN 'timer' ELSE 'gauge' END`;
 
@@ -68,6 +77,7 @@ if (aged) {
 }
 const summarizeTimings = [];
 const timings = [];
+const mibWritten = [];
 for (let minute = 0; minute < minutes; minute++) {
   const tsSec = startSec + minute * 60;
   const partials = partialsFor(tsSec);
@@ -75,14 +85,16 @@ for (let minute = 0; minute < minutes; minute++) {
   const rows = partials.map((partial, i) => aggregateOf(partial, `bench.series${i}`, '', tsSec));
   summarizeTimings.push(performance.now() - began);
   began = performance.now();
+  const bytesBefore = bytesWritten();
   store.writeMinute(rows);
   timings.push(performance.now() - began);
+  mibWritten.push((bytesWritten() - bytesBefore) / 2 ** 20);
 }
 store.close();
 rmSync(dir, { recursive: true, force: true });
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const runs = (values) => values.map((ms) => ms.toFixed(0)).join(', ');
+const runs = (values) => values.map((value) => value.toFixed(0)).join(', ');
 console.log(
   `minute flush, ${series} series${aged ? ' (aged)' : ''}: summarize median ${median(summarizeTimings).toFixed(0)} ms (runs: ${runs(summarizeTimings)} ms), ` +
-    `SQLite write median ${median(timings).toFixed(0)} ms (runs: ${runs(timings)} ms) on node ${process.version}`,
+    `SQLite write median ${median(timings).toFixed(0)} ms (runs: ${runs(timings)} ms), ${runs(mibWritten)} MiB written to disk, on node ${process.version}`,
 );
