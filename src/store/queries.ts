@@ -154,10 +154,11 @@ function tagsMatch(tags: string, selector: SeriesSelector): boolean {
 }
 
 export function* readRows(db: Database, resolution: Resolution, ids: number[], fromSec: number, toSec: number): Generator<AggregateRow> {
-  const statement = db.prepare<[number, number, number], AggregateRow>(
-    `SELECT * FROM ${RESOLUTIONS[resolution].table} WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts`,
-  );
-  for (const id of ids) yield* statement.iterate(id, fromSec, toSec);
+  const rowsOf = (table: string) => `SELECT * FROM ${table} WHERE series_id = @id AND ts >= @fromSec AND ts < @toSec`;
+  // A minute row is in one of two tables: settled, or of the last hour or so (migration 005).
+  const select = resolution === '1m' ? `${rowsOf(RESOLUTIONS['1m'].table)} UNION ALL ${rowsOf('recent_minute_aggregates')}` : rowsOf(RESOLUTIONS[resolution].table);
+  const statement = db.prepare<[{ id: number; fromSec: number; toSec: number }], AggregateRow>(`${select} ORDER BY ts`);
+  for (const id of ids) yield* statement.iterate({ id, fromSec, toSec });
 }
 
 /** The natural single number of an aggregate, as the metrics_* views define `value`. */

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import type { MinuteAggregate } from '../aggregate/summarize.js';
 import type { Logger } from '../log.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
-import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { SqliteStore, type SettlePacing, type SqliteStoreOptions } from './sqlite-store.js';
 
 /** Device and inode of a file, or undefined when it does not exist. */
 export function fileIdentity(path: string): string | undefined {
@@ -41,6 +41,10 @@ export class ReopeningStore {
 
   prune(nowSec: number, budgetMs: number): number {
     return this.#current().prune(nowSec, budgetMs);
+  }
+
+  settle(nowSec: number, pacing: SettlePacing): number {
+    return this.#current().settle(nowSec, pacing);
   }
 
   close(): void {

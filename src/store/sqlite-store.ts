@@ -29,6 +29,17 @@ export interface RetentionOptions {
   dayDays: number;
 }
 
+/** How much settling a call may do (SqliteStore.settle). */
+export interface SettlePacing {
+  /** Time for a call; it settles one slice at least when there is work. */
+  budgetMs: number;
+  /**
+   * Series ids per transaction: an hour of 100k series settles in about 35 s
+   * on a database with history, 70 ms a slice of 200 ids (bench/README.md).
+   */
+  sliceIds: number;
+}
+
 export interface SqliteStoreOptions {
   /** File path, created with its directory if missing; ':memory:' for tests. */
   path: string;
@@ -44,6 +55,22 @@ const ORPHAN_SWEEP_INTERVAL_SEC = 3600;
 const BACKLOG_BATCH_ROWS = 1000;
 /** Series ids remembered by the writer; past this many the memory starts again empty. */
 const MAX_KNOWN_SERIES = 1_000_000;
+/**
+ * An hour's minute rows are settled once the hour has been closed this long:
+ * minutes flushed late (a restart, a backlog) still find their row among the
+ * recent ones, and the recent table holds about an hour.
+ */
+const SETTLE_DELAY_SEC = 300;
+
+/** The tables rows are written to: a resolution's, or the open hour's minute rows. */
+type Table = Resolution | 'recent';
+
+const TABLE_NAMES: Record<Table, string> = {
+  '1m': RESOLUTIONS['1m'].table,
+  recent: 'recent_minute_aggregates',
+  '1h': RESOLUTIONS['1h'].table,
+  '1d': RESOLUTIONS['1d'].table,
+};
 
 /**
  * The SQLite store: WAL mode, statements prepared once, one transaction per
@@ -51,6 +78,9 @@ const MAX_KNOWN_SERIES = 1_000_000;
  * late data or two daemons on one file never overwrite), and the same
  * minute merges into its hour and day rows in the same transaction, so the
  * rollups are always up to date and always the merge of their minutes.
+ * Minute rows are written to the recent table, keyed by time, and settled
+ * into minute_aggregates, keyed by series, once their hour has closed
+ * (migration 005 says why).
  */
 export class SqliteStore {
   readonly db: Database;
@@ -64,18 +94,25 @@ export class SqliteStore {
    */
   readonly #knownSeries = new Map<string, number>();
   /** The columns a merge reads; the percentiles are derived again after it. */
-  readonly #select: Record<Resolution, Statement<[number, number], MergeableRow>>;
+  readonly #select: Record<Table, Statement<[number, number], MergeableRow>>;
   /**
    * Writes a row over the one at its key. An upsert updates the row in place,
    * about 2.4 µs, where INSERT OR REPLACE deleted and inserted it again
    * with its index entry, about 6 µs (bench/README.md).
    */
-  readonly #write: Record<Resolution, Statement<AggregateParams>>;
-  /** Writes a minute row unless one exists (changes 0): the common case needs no read. */
+  readonly #write: Record<Table, Statement<AggregateParams>>;
+  /** Writes a recent minute row unless one exists (changes 0): the common case needs no read. */
   readonly #insertMinute: Statement<AggregateParams>;
   /** Merges a counter or gauge into its hour or day row inside SQLite: no read, no decoding. */
   readonly #mergeNumeric: Record<Exclude<Resolution, '1m'>, Statement<AggregateParams>>;
-  readonly #prune: Record<Resolution, Statement<[number, number]>>;
+  readonly #prune: Record<Table, Statement<[number, number]>>;
+  readonly #settledBefore: Statement<[], number>;
+  readonly #raiseSettledBefore: Statement<[{ target: number }]>;
+  readonly #anyUnsettled: Statement<[number], number>;
+  readonly #maxSeriesId: Statement<[], number | null>;
+  readonly #settleSlice: (fromId: number, toId: number, before: number) => number;
+  /** The next series id to settle; past the largest, settling starts again at 0 for rows written late. */
+  #settleCursor = 0;
   readonly #deleteOrphans: Statement<[number]>;
   readonly #insertEvent: Statement<DogEvent>;
   readonly #insertCheck: Statement<ServiceCheck>;
@@ -106,18 +143,34 @@ export class SqliteStore {
     this.#touchSeries = this.db.prepare(
       'UPDATE series SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?) WHERE id = ? AND type = ? AND name = ? AND tags = ?',
     );
-    this.#select = perResolution((r) =>
-      this.db.prepare(`SELECT ${EXACT_COLUMNS.join(', ')}, sketch, ${lastColumn(r)} FROM ${RESOLUTIONS[r].table} WHERE series_id = ? AND ts = ?`),
+    this.#select = perTable((table) =>
+      this.db.prepare(`SELECT ${EXACT_COLUMNS.join(', ')}, sketch, ${lastColumn(table)} FROM ${TABLE_NAMES[table]} WHERE series_id = ? AND ts = ?`),
     );
-    this.#write = perResolution((r) => this.db.prepare(overwriteSql(r)));
-    this.#insertMinute = this.db.prepare(`${insertSql('1m')} ON CONFLICT (series_id, ts) DO NOTHING`);
+    this.#write = perTable((table) => this.db.prepare(overwriteSql(table)));
+    this.#insertMinute = this.db.prepare(`${insertSql('recent')} ON CONFLICT (series_id, ts) DO NOTHING`);
     this.#mergeNumeric = { '1h': this.db.prepare(mergeNumericSql('1h')), '1d': this.db.prepare(mergeNumericSql('1d')) };
-    this.#prune = perResolution((r) =>
+    this.#prune = perTable((table) =>
       this.db.prepare(
-        `DELETE FROM ${RESOLUTIONS[r].table} WHERE (series_id, ts) IN
-           (SELECT series_id, ts FROM ${RESOLUTIONS[r].table} WHERE ts < ? LIMIT ?)`,
+        `DELETE FROM ${TABLE_NAMES[table]} WHERE (series_id, ts) IN
+           (SELECT series_id, ts FROM ${TABLE_NAMES[table]} WHERE ts < ? LIMIT ?)`,
       ),
     );
+    this.#settledBefore = this.db.prepare<[], number>('SELECT settled_before FROM minute_settle').pluck();
+    this.#raiseSettledBefore = this.db.prepare('UPDATE minute_settle SET settled_before = @target WHERE settled_before < @target');
+    this.#anyUnsettled = this.db.prepare<[number], number>(`SELECT 1 FROM ${TABLE_NAMES.recent} WHERE ts < ? LIMIT 1`).pluck();
+    this.#maxSeriesId = this.db.prepare<[], number | null>('SELECT max(id) FROM series').pluck();
+    const settleColumns = paramColumns('1m').join(', ');
+    const moveSlice = this.db.prepare<[number, number, number]>(
+      `INSERT INTO ${TABLE_NAMES['1m']} (${settleColumns}) SELECT ${settleColumns} FROM ${TABLE_NAMES.recent}
+       WHERE series_id >= ? AND series_id < ? AND ts < ? ORDER BY series_id, ts`,
+    );
+    const deleteSlice = this.db.prepare<[number, number, number]>(
+      `DELETE FROM ${TABLE_NAMES.recent} WHERE series_id >= ? AND series_id < ? AND ts < ?`,
+    );
+    this.#settleSlice = this.db.transaction((fromId: number, toId: number, before: number) => {
+      moveSlice.run(fromId, toId, before);
+      return deleteSlice.run(fromId, toId, before).changes;
+    });
     this.#deleteOrphans = this.db.prepare(DELETE_ORPHANS_SQL);
     this.#insertEvent = this.db.prepare(
       `INSERT INTO events (ts, title, text, hostname, aggregation_key, priority, source_type, alert_type, tags)
@@ -134,10 +187,11 @@ export class SqliteStore {
       for (const check of checks) this.#insertCheck.run(check);
     });
     this.#writeMinute = this.db.transaction((rows: MinuteAggregate[], learned: [string, number][]) => {
+      const settledBefore = this.#settledBefore.get() as number;
       for (const row of rows) {
         const id = this.#seriesId(row, learned);
         const minute = fromMinuteAggregate(row);
-        if (this.#insertMinute.run(...minuteParams(id, row)).changes === 0) this.#mergeInto('1m', row.type, id, row.tsSec, minute);
+        this.#writeMinuteRow(id, row, minute, settledBefore);
         this.#rollUp(row.type, id, row.tsSec, minute);
       }
     });
@@ -161,6 +215,33 @@ export class SqliteStore {
     for (const [key, known] of learned) this.#knownSeries.set(key, known);
   }
 
+  /**
+   * Moves the minute rows of hours closed SETTLE_DELAY_SEC ago from the
+   * recent table into minute_aggregates, a slice of series ids per
+   * transaction, so that each series' hour lands at once. Returns the rows
+   * moved. Called on every scheduler tick, beside prune.
+   */
+  settle(nowSec: number, { budgetMs, sliceIds }: SettlePacing): number {
+    const deadline = performance.now() + budgetMs;
+    const target = bucketStart('1h', nowSec - SETTLE_DELAY_SEC);
+    this.#raiseSettledBefore.run({ target });
+    const before = this.#settledBefore.get() as number;
+    let moved = 0;
+    while (this.#anyUnsettled.get(before) !== undefined) {
+      if (this.#settleCursor > (this.#maxSeriesId.get() ?? 0)) this.#settleCursor = 0;
+      const fromId = this.#settleCursor;
+      this.#settleCursor += sliceIds;
+      try {
+        moved += this.#settleSlice(fromId, this.#settleCursor, before);
+      } catch (cause) {
+        this.#settleCursor = fromId;
+        throw new DattssError('DATTSS_STORE_WRITE', `cannot settle minute rows in ${this.db.name}: ${(cause as Error).message}`, { cause });
+      }
+      if (performance.now() >= deadline) break;
+    }
+    return moved;
+  }
+
   /** Appends DogStatsD events and service checks, in one transaction. */
   writeEventsAndChecks(events: DogEvent[], checks: ServiceCheck[]): void {
     if (events.length === 0 && checks.length === 0) return;
@@ -182,8 +263,10 @@ export class SqliteStore {
   prune(nowSec: number, budgetMs: number): number {
     const deadline = performance.now() + budgetMs;
     let deleted = 0;
-    const cutoffs: [Resolution, number][] = [
-      ['1m', nowSec - this.#retention.minuteDays * 86400],
+    const minuteCutoff = nowSec - this.#retention.minuteDays * 86400;
+    const cutoffs: [Table, number][] = [
+      ['1m', minuteCutoff],
+      ['recent', minuteCutoff],
       ['1h', nowSec - this.#retention.hourDays * 86400],
     ];
     if (this.#retention.dayDays > 0) cutoffs.push(['1d', nowSec - this.#retention.dayDays * 86400]);
@@ -242,15 +325,34 @@ export class SqliteStore {
     this.#mergeInto('1d', type, seriesId, bucketStart('1d', minuteTsSec), contribution);
   }
 
+  /**
+   * A minute row goes to the recent table, merging into the row there. A
+   * minute before the settled line may have a row in minute_aggregates
+   * already, and then merges into that one: a minute row is in one table.
+   */
+  #writeMinuteRow(seriesId: number, row: MinuteAggregate, minute: StoredAggregate, settledBefore: number): void {
+    if (row.tsSec < settledBefore) {
+      const settled = this.#select['1m'].get(seriesId, row.tsSec);
+      if (settled !== undefined) return this.#mergeInto('1m', row.type, seriesId, row.tsSec, minute, settled);
+    }
+    if (this.#insertMinute.run(...minuteParams(seriesId, row)).changes === 0) this.#mergeInto('recent', row.type, seriesId, row.tsSec, minute);
+  }
+
   /** Merges `delta` into the row at (series, ts), or writes it as the row. `delta` is not modified. */
-  #mergeInto(resolution: Resolution, type: MetricType, seriesId: number, ts: number, delta: StoredAggregate): void {
-    const existing = this.#select[resolution].get(seriesId, ts);
+  #mergeInto(
+    table: Table,
+    type: MetricType,
+    seriesId: number,
+    ts: number,
+    delta: StoredAggregate,
+    existing: MergeableRow | undefined = this.#select[table].get(seriesId, ts),
+  ): void {
     let merged = delta;
     if (existing !== undefined) {
       merged = fromRow(type, existing);
       mergeStored(merged, delta);
     }
-    this.#write[resolution].run(...toParams(seriesId, ts, merged));
+    this.#write[table].run(...toParams(seriesId, ts, merged));
   }
 
   /** Rolls up minute rows that predate the rollup tables (see migration 002). */
@@ -275,8 +377,8 @@ export class SqliteStore {
   }
 }
 
-function perResolution<T>(make: (resolution: Resolution) => T): Record<Resolution, T> {
-  return { '1m': make('1m'), '1h': make('1h'), '1d': make('1d') };
+function perTable<T>(make: (table: Table) => T): Record<Table, T> {
+  return { '1m': make('1m'), recent: make('recent'), '1h': make('1h'), '1d': make('1d') };
 }
 
 /** The columns merged as they are; the percentiles and unique count are derived from the sketch and members. */
@@ -284,24 +386,24 @@ const EXACT_COLUMNS = ['count', 'samples', 'sum', 'sum_squares', 'min', 'max', '
 const DERIVED_COLUMNS = ['p50', 'p90', 'p95', 'p99', 'uniques'];
 
 /** A minute row's exact members, or an hour or day row's HyperLogLog. */
-function lastColumn(resolution: Resolution): 'members' | 'hll' {
-  return resolution === '1m' ? 'members' : 'hll';
+function lastColumn(table: Table): 'members' | 'hll' {
+  return table === '1m' || table === 'recent' ? 'members' : 'hll';
 }
 
 /** The columns in the order of AggregateParams (store/stored-aggregate.ts). */
-function paramColumns(resolution: Resolution): string[] {
-  return ['series_id', 'ts', ...EXACT_COLUMNS, ...DERIVED_COLUMNS, 'sketch', lastColumn(resolution)];
+function paramColumns(table: Table): string[] {
+  return ['series_id', 'ts', ...EXACT_COLUMNS, ...DERIVED_COLUMNS, 'sketch', lastColumn(table)];
 }
 
-function insertSql(resolution: Resolution): string {
-  const columns = paramColumns(resolution);
-  return `INSERT INTO ${RESOLUTIONS[resolution].table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+function insertSql(table: Table): string {
+  const columns = paramColumns(table);
+  return `INSERT INTO ${TABLE_NAMES[table]} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
 }
 
 /** Inserts a row, or overwrites every column but the key of the row there. */
-function overwriteSql(resolution: Resolution): string {
-  const values = paramColumns(resolution).slice(2);
-  return `${insertSql(resolution)} ON CONFLICT (series_id, ts) DO UPDATE SET ${values.map((column) => `${column} = excluded.${column}`).join(', ')}`;
+function overwriteSql(table: Table): string {
+  const values = paramColumns(table).slice(2);
+  return `${insertSql(table)} ON CONFLICT (series_id, ts) DO UPDATE SET ${values.map((column) => `${column} = excluded.${column}`).join(', ')}`;
 }
 
 /**
@@ -340,6 +442,7 @@ const DELETE_ORPHANS_SQL = `
 DELETE FROM series WHERE id IN (
   SELECT id FROM series AS s
   WHERE NOT EXISTS (SELECT 1 FROM minute_aggregates WHERE series_id = s.id)
+    AND NOT EXISTS (SELECT 1 FROM recent_minute_aggregates WHERE series_id = s.id)
     AND NOT EXISTS (SELECT 1 FROM hour_aggregates WHERE series_id = s.id)
     AND NOT EXISTS (SELECT 1 FROM day_aggregates WHERE series_id = s.id)
   LIMIT ?)`;

@@ -7,7 +7,7 @@ import { DattssError } from '../errors.js';
 import type { MinuteSink } from '../flush/flusher.js';
 import type { Logger } from '../log.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
-import type { SqliteStoreOptions } from './sqlite-store.js';
+import type { SettlePacing, SqliteStoreOptions } from './sqlite-store.js';
 import { hostWriter } from './writer-host.js';
 import { decodeProgress, type FromWriter, type ToWriter, type WriterData, type WriterProgress, type WriterState } from './writer-protocol.js';
 
@@ -17,6 +17,17 @@ import { decodeProgress, type FromWriter, type ToWriter, type WriterData, type W
  * minute of 100k series crosses in about 25 turns.
  */
 export const POST_ROWS_PER_TURN = 4000;
+
+/**
+ * How much a tick settles of the minute rows (SqliteStore.settle). An hour of
+ * 100k series is about 35 s of settling on a database with history, 50 ms a
+ * tick: the writer thread may take 100 ms a tick in slices of 200 series ids
+ * (70 ms each there). In the daemon's own thread, ticks settle only as long as
+ * they prune, in slices of 25 ids (about 10 ms), which keeps up with some 40k
+ * series.
+ */
+const THREAD_SETTLE: SettlePacing = { budgetMs: 100, sliceIds: 200 };
+const DAEMON_THREAD_SETTLE_SLICE_IDS = 25;
 
 export interface WriterClientOptions {
   store: SqliteStoreOptions;
@@ -324,6 +335,7 @@ function launch(options: WriterClientOptions): Promise<Launched> {
     maxBatches: options.maxBatches,
     logLevel: options.logger.level,
     pruneBudgetMs: options.pruneBudgetMs,
+    settle: options.thread ? THREAD_SETTLE : { budgetMs: options.pruneBudgetMs, sliceIds: DAEMON_THREAD_SETTLE_SLICE_IDS },
     progress: new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT),
   };
   let writer: Worker | MessagePort;

@@ -107,6 +107,11 @@ export function hostWriter(port: WriterPort, data: WriterData, { defer = setImme
         } catch (error) {
           logger.warn({ err: error }, 'pruning expired rows failed; will retry on the next tick');
         }
+        try {
+          store.settle(Math.floor(nowMs / 1000), data.settle);
+        } catch (error) {
+          logger.warn({ err: error }, 'settling minute rows failed; will retry on the next tick');
+        }
         break;
       case 'idle':
         void backlog.idle().then(() => {

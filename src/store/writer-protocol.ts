@@ -1,7 +1,7 @@
 import type { MinuteAggregate } from '../aggregate/summarize.js';
 import type { ErrorCode } from '../errors.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
-import type { SqliteStoreOptions } from './sqlite-store.js';
+import type { SettlePacing, SqliteStoreOptions } from './sqlite-store.js';
 
 /**
  * The messages between the daemon and its writer thread (store/writer-thread.ts),
@@ -26,6 +26,8 @@ export interface WriterData {
   logLevel: string;
   /** Rows deleted per tick for at most this long. */
   pruneBudgetMs: number;
+  /** How much settling of minute rows a tick does (SqliteStore.settle). */
+  settle: SettlePacing;
   /** One float64 the writer keeps current with `encodeProgress`, read by the daemon if the thread dies. */
   progress: SharedArrayBuffer;
 }
@@ -55,7 +57,7 @@ export type ToWriter =
   /** Part of a minute's rows; the minute is complete with `last`. */
   | { type: 'rows'; rows: MinuteAggregate[]; last: boolean }
   | { type: 'notes'; events: DogEvent[]; checks: ServiceCheck[] }
-  /** The daemon's 5-second tick, with its clock: retries when due, then prunes. */
+  /** The daemon's 5-second tick, with its clock: retries when due, then prunes and settles. */
   | { type: 'tick'; nowMs: number }
   /** Answered with `idle` once nothing is being written. */
   | { type: 'idle'; id: number }

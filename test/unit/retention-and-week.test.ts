@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import t from 'tap';
+import BetterSqlite3 from 'better-sqlite3';
 import { CounterPartial, GaugePartial, TimerPartial } from '../../src/aggregate/partial.js';
 import { aggregateOf, type MinuteAggregate } from '../../src/aggregate/summarize.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -48,13 +49,17 @@ t.test('twenty simulated days: retention removes exactly the expired rows and th
     }
     const now = start + (day + 1) * DAY;
     store.prune(now, 60_000);
+    store.settle(now, { budgetMs: 60_000, sliceIds: 200 });
     pages.push(store.db.pragma('page_count', { simple: true }) as number);
 
+    // The day's last hour closed just now: it is settled 5 minutes on, the day's next tick.
+    t.equal(count('recent_minute_aggregates', `ts < ${now - 3600}`), 0, `day ${day}: the minute rows of the day's closed hours settled`);
+    t.equal(count('recent_minute_aggregates'), (day < 3 ? 3 : 2) * 6, `day ${day}: the last hour's minute rows are still recent`);
     t.equal(count('minute_aggregates', `ts < ${now - 2 * DAY}`), 0, `day ${day}: no minute row older than 2 days`);
     t.equal(count('hour_aggregates', `ts < ${now - 5 * DAY}`), 0, `day ${day}: no hour row older than 5 days`);
     t.equal(count('day_aggregates', `ts < ${now - 10 * DAY}`), 0, `day ${day}: no day row older than 10 days`);
     // Nothing younger than the cut-off is lost: 144 minute rows a day per steady series.
-    t.equal(count('minute_aggregates m JOIN series s ON s.id = m.series_id', `s.name = 'steady.hits'`), Math.min(day + 1, 2) * 144);
+    t.equal(count('metrics_1m', `name = 'steady.hits'`), Math.min(day + 1, 2) * 144);
     t.equal(count('hour_aggregates h JOIN series s ON s.id = h.series_id', `s.name = 'steady.hits'`), Math.min(day + 1, 5) * 24);
     t.equal(count('day_aggregates d JOIN series s ON s.id = d.series_id', `s.name = 'steady.hits'`), Math.min(day + 1, 10));
   }
@@ -75,6 +80,32 @@ t.test('the daemon prunes on its ticks', async (t) => {
   await daemon.written();
   t.equal(readMetrics(dbPath, "name = 'old.hits'").length, 0, 'minute row pruned a day later');
 });
+
+for (const writerThread of [false, true]) {
+  t.test(`the daemon settles the minute rows of a closed hour on its ticks (writer thread: ${writerThread})`, async (t) => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 5, 12, 58, 2));
+    const { daemon, addresses, dbPath } = await startDaemon(t, clock, { writerThread });
+    await sendAndSettle(daemon, addresses.udp.port, ['settled.hits:2|c']);
+    clock.advance(60_000);
+    await daemon.written();
+    const where = (table: string) => {
+      const db = new BetterSqlite3(dbPath, { readonly: true });
+      try {
+        return db.prepare(`SELECT count(*) FROM ${table} JOIN series ON series.id = series_id WHERE name = 'settled.hits'`).pluck().get();
+      } finally {
+        db.close();
+      }
+    };
+    t.same([where('recent_minute_aggregates'), where('minute_aggregates')], [1, 0], 'written as a recent row');
+    clock.advance(7 * 60_000); // 13:06: the 12:00 hour closed more than 5 minutes ago
+    await daemon.written();
+    t.same([where('recent_minute_aggregates'), where('minute_aggregates')], [0, 1], 'settled on a tick');
+    t.same(
+      readMetrics(dbPath, "name = 'settled.hits'").map((row) => row.value),
+      [2],
+    );
+  });
+}
 
 t.test('week view: today against the average of the previous 7 days, gaps not counted as zero', async (t) => {
   const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0, retention: { minuteDays: 8, hourDays: 400, dayDays: 0 } });

@@ -5,6 +5,7 @@ import { CounterPartial, GaugePartial, SetPartial, TimerPartial } from '../../sr
 import { aggregateOf, type MinuteAggregate } from '../../src/aggregate/summarize.js';
 import { DattssError } from '../../src/errors.js';
 import { loadMigrations, migrate } from '../../src/store/migrate.js';
+import { readRows } from '../../src/store/queries.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { readMetrics, tempDir } from '../helpers/daemon.js';
 
@@ -53,6 +54,12 @@ t.test('the metrics_1m view has exactly the documented columns', async (t) => {
   t.teardown(() => store.close());
   const columns = (store.db.prepare('PRAGMA table_info(metrics_1m)').all() as { name: string }[]).map((c) => c.name);
   t.same(columns, ['name', 'tags', 'type', 'ts', 'value', 'count', 'sum', 'min', 'max', 'last', 'p50', 'p90', 'p95', 'p99']);
+  // docs/schema.md: a query on the view reads both minute tables through their indexes.
+  const plan = (store.db.prepare('EXPLAIN QUERY PLAN SELECT * FROM metrics_1m WHERE name = ? AND ts >= ?').all('a', 0) as { detail: string }[])
+    .map((row) => row.detail)
+    .join('\n');
+  t.match(plan, /SEARCH m USING PRIMARY KEY \(series_id=\? AND ts>\?\)/);
+  t.match(plan, /SEARCH m USING INDEX recent_minute_aggregates_series \(series_id=\? AND ts>\?\)/);
 });
 
 t.test('writing the same series and minute twice merges instead of overwriting', async (t) => {
@@ -140,7 +147,7 @@ t.test('known series: last_seen moves forward, a late minute moves first_seen ba
   // Another connection (a second daemon's sweep, an operator) removes b, and its id goes to a new
   // series c: the id this store remembers for b is no longer b's.
   const other = new BetterSqlite3(path);
-  for (const table of ['minute_aggregates', 'hour_aggregates', 'day_aggregates']) other.prepare(`DELETE FROM ${table} WHERE series_id = 2`).run();
+  for (const table of ['minute_aggregates', 'recent_minute_aggregates', 'hour_aggregates', 'day_aggregates']) other.prepare(`DELETE FROM ${table} WHERE series_id = 2`).run();
   other.prepare('DELETE FROM series WHERE id = 2').run();
   other.prepare("INSERT INTO series (id, type, name, tags, first_seen, last_seen) VALUES (2, 'counter', 'c', '', ?, ?)").run(TS, TS);
   other.close();
@@ -208,6 +215,81 @@ t.test('migration 004 keys hour and day rows by time and keeps every row', async
   }
   t.throws(() => old.prepare(`INSERT INTO hour_aggregates SELECT * FROM hour_aggregates`).run(), /UNIQUE/, 'one row per series and hour');
   old.close();
+});
+
+t.test('minute rows settle a slice of series at a time once their hour has closed, and every read sees each row once', async (t) => {
+  const store = new SqliteStore({ path: join(tempDir(t), 'settle.db'), busyTimeoutMs: 1000, retention: RETENTION });
+  t.teardown(() => store.close());
+  const at = (row: MinuteAggregate, tsSec: number): MinuteAggregate => ({ ...row, tsSec });
+  const oneSlice = { budgetMs: 0, sliceIds: 200 };
+  // 450 counters (three slices of series ids) and one series of each other type, a row every
+  // 10 minutes for two hours.
+  for (let minute = 0; minute < 120; minute += 10) {
+    const ts = TS + minute * 60;
+    const rows = Array.from({ length: 450 }, (_, i) => at(counter(`c${i}`, [i + minute]), ts));
+    rows.push(at(timer('latency', [minute, 2 * minute + 1]), ts), at(set('users', [`u${minute}`, 'all']), ts), at(gauge('depth', [minute], ts * 1000), ts));
+    store.writeMinute(rows);
+  }
+  const count = (table: string, where = '1 = 1') => (store.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
+  const view = () => store.db.prepare('SELECT * FROM metrics_1m ORDER BY name, ts').all();
+  const ids = (store.db.prepare('SELECT id FROM series ORDER BY id').pluck().all() as number[]).filter((id) => id % 50 === 1);
+  const rowsRead = () => [...readRows(store.db, '1m', ids, TS - 3600, TS + 3 * 3600)];
+  const everything = view();
+  const read = rowsRead();
+  t.equal(everything.length, 453 * 12);
+  t.equal(count('minute_aggregates'), 0, 'new minute rows are written to the recent table');
+
+  t.equal(store.settle(TS + 3600 + 299, oneSlice), 0, 'an hour closed less than 5 minutes ago is not settled');
+  const moves: number[] = [];
+  for (let call = 0; call < 10 && count('recent_minute_aggregates', `ts < ${TS + 3600}`) > 0; call++) {
+    moves.push(store.settle(TS + 3600 + 300, oneSlice));
+    t.same(view(), everything, `after settle call ${call + 1} the view reads every row once`);
+  }
+  t.same(moves, [199 * 6, 200 * 6, 54 * 6], 'a budget of 0 settles one slice of 200 series ids a call');
+  t.same(rowsRead(), read, 'readRows reads the same rows');
+  t.equal(count('minute_aggregates'), 453 * 6, "the closed hour's rows are settled");
+  t.equal(count('recent_minute_aggregates', `ts < ${TS + 3600}`), 0);
+  t.equal(count('recent_minute_aggregates'), 453 * 6, "the open hour's rows are still recent");
+  t.equal(store.settle(TS + 3600 + 300, oneSlice), 0, 'nothing left to settle');
+
+  // Late minutes of the settled hour: one merges into its settled row, one without a row is
+  // written to the recent table and settled on the next call.
+  store.writeMinute([at(counter('c7', [1000]), TS), at(counter('c7', [5]), TS + 60)]);
+  const c7 = () => store.db.prepare("SELECT ts, value FROM metrics_1m WHERE name = 'c7' AND ts < ? ORDER BY ts").all(TS + 600);
+  t.same(c7(), [
+    { ts: TS, value: 1007 },
+    { ts: TS + 60, value: 5 },
+  ]);
+  t.equal(count('recent_minute_aggregates', `ts < ${TS + 3600}`), 1);
+  t.equal(store.settle(TS + 3600 + 300, { budgetMs: 1000, sliceIds: 200 }), 1, 'a late row behind the settled series is settled too');
+  t.same(c7(), [
+    { ts: TS, value: 1007 },
+    { ts: TS + 60, value: 5 },
+  ]);
+  t.equal(count('metrics_1m'), 453 * 12 + 1);
+});
+
+t.test('migration 005 leaves the minute rows where they were and settles nothing a later write would miss', async (t) => {
+  const path = join(tempDir(t), 'v4.db');
+  const old = new BetterSqlite3(path);
+  migrate(old, loadMigrations().slice(0, 4));
+  old.exec(`INSERT INTO series (id, type, name, tags, first_seen, last_seen) VALUES (1, 'counter', 'hits', '', ${TS}, ${TS + 60})`);
+  for (const ts of [TS, TS + 60]) old.exec(`INSERT INTO minute_aggregates (series_id, ts, count, samples, sum) VALUES (1, ${ts}, 2, 2, 3)`);
+  old.close();
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
+  t.teardown(() => store.close());
+  t.equal(store.db.prepare('SELECT settled_before FROM minute_settle').pluck().get(), TS + 120, 'settled before the minute after the newest row');
+  store.writeMinute([{ ...counter('hits', [4]), tsSec: TS + 60 }, { ...counter('hits', [1]), tsSec: TS + 120 }]);
+  t.same(
+    store.db.prepare("SELECT ts, value FROM metrics_1m WHERE name = 'hits' ORDER BY ts").all(),
+    [
+      { ts: TS, value: 3 },
+      { ts: TS + 60, value: 7 },
+      { ts: TS + 120, value: 1 },
+    ],
+    'a minute written before the upgrade merges into its row there',
+  );
+  t.equal(store.db.prepare('SELECT count(*) FROM recent_minute_aggregates').pluck().get(), 1);
 });
 
 t.test('refuses a database from a newer dattss and an unopenable path', async (t) => {
