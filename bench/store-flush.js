@@ -1,9 +1,11 @@
 // Times a minute flush in its two steps, summarizing partials into minute rows
 // and SqliteStore.writeMinute (minute rows merged into their hour and day
 // rows), for N series: 60% counters, 30% timers with 20 values, 10% gauges.
-// With `aged`, the database first gets 2 hours of minute rows and 3 days of
-// hour rows for every series, so each series' rows fill pages of their own as
-// after days of running; a fresh database flatters every write (bench/README.md).
+// With `aged`, the database first gets 2 hours of settled minute rows, 3 days
+// of hour rows and the first 30 minutes of the open hour for every series, so
+// each series' rows fill pages of their own as after days of running (a fresh
+// database flatters every write, bench/README.md); the minutes timed are the
+// open hour's next ones, and then the hour is settled and timed.
 // Usage: npm run build && node bench/store-flush.js [series=10000] [minutes=5] [aged]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,15 +56,17 @@ function bytesWritten() {
 const startSec = Math.floor(Date.UTC(2026, 0, 1) / 1000);
 const kindOf = (i) => `CASE WHEN ${i} % 10 < 6 THEN 'counter' WHEN ${i} % 10 < 9 THEN 'timer' ELSE 'gauge' END`;
 
-/** Rows of `count` buckets of `step` seconds before the first minute timed, written in key order as SQLite likes. */
-function fillHistory(table, step, count, sketchBytes) {
+/** Rows of `count` buckets of `step` seconds from `firstSec` for every series, in the table's key order, as SQLite likes. */
+function fillRows(table, firstSec, step, count, sketchBytes, timeFirst) {
   store.db.exec(`WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x < ${series - 1}),
-    k(y) AS (SELECT 1 UNION ALL SELECT y + 1 FROM k WHERE y < ${count})
+    k(y) AS (SELECT 0 UNION ALL SELECT y + 1 FROM k WHERE y < ${count - 1})
     INSERT INTO ${table} (series_id, ts, count, samples, sum, sum_squares, min, max, last, last_at_ms, p50, p90, p95, p99, sketch)
-    SELECT x + 1, ${startSec} - y * ${step}, 20, 20, 5000, 1e6, 1, 500, 250, 0, 250, 450, 475, 495,
+    SELECT x + 1, ${firstSec} + y * ${step}, 20, 20, 5000, 1e6, 1, 500, 250, 0, 250, 450, 475, 495,
       CASE ${kindOf('x')} WHEN 'timer' THEN randomblob(${sketchBytes}) END
-    FROM i, k ORDER BY x, y DESC`);
+    FROM i, k ORDER BY ${timeFirst ? 'y, x' : 'x, y'}`);
 }
+
+const OPEN_MINUTES = 30;
 
 if (aged) {
   const began = performance.now();
@@ -70,16 +74,20 @@ if (aged) {
     INSERT INTO series (id, type, name, tags, first_seen, last_seen)
     SELECT x + 1, ${kindOf('x')}, 'bench.series' || x, '', ${startSec - 3 * 86400}, ${startSec - 60} FROM i`);
   // Sketch sizes as this bench's timers encode them: 20 values a minute, 1,200 an hour.
-  fillHistory('minute_aggregates', 60, 120, 150);
-  fillHistory('hour_aggregates', 3600, 72, 320);
+  fillRows('minute_aggregates', startSec - 7200, 60, 120, 150, false);
+  fillRows('recent_minute_aggregates', startSec, 60, OPEN_MINUTES, 150, true);
+  fillRows('hour_aggregates', startSec - 72 * 3600, 3600, 72, 320, true);
+  store.db.prepare('UPDATE minute_settle SET settled_before = ?').run(startSec);
   store.db.pragma('wal_checkpoint(TRUNCATE)');
-  console.log(`aged: 2 h of minute rows and 3 days of hour rows for ${series} series in ${((performance.now() - began) / 1000).toFixed(0)} s`);
+  console.log(
+    `aged: 2 h of settled minute rows, 3 days of hour rows and ${OPEN_MINUTES} recent minutes for ${series} series in ${((performance.now() - began) / 1000).toFixed(0)} s`,
+  );
 }
 const summarizeTimings = [];
 const timings = [];
 const mibWritten = [];
 for (let minute = 0; minute < minutes; minute++) {
-  const tsSec = startSec + minute * 60;
+  const tsSec = startSec + ((aged ? OPEN_MINUTES : 0) + minute) * 60;
   const partials = partialsFor(tsSec);
   let began = performance.now();
   const rows = partials.map((partial, i) => aggregateOf(partial, `bench.series${i}`, '', tsSec));
@@ -89,6 +97,17 @@ for (let minute = 0; minute < minutes; minute++) {
   store.writeMinute(rows);
   timings.push(performance.now() - began);
   mibWritten.push((bytesWritten() - bytesBefore) / 2 ** 20);
+}
+if (aged) {
+  const began = performance.now();
+  const bytesBefore = bytesWritten();
+  const moved = store.settle(startSec + 3600 + 300, { budgetMs: Number.POSITIVE_INFINITY, sliceIds: 200 });
+  const ms = performance.now() - began;
+  const perHour = (ms / (OPEN_MINUTES + minutes)) * 60;
+  console.log(
+    `settling ${moved} minute rows (${OPEN_MINUTES + minutes} minutes): ${ms.toFixed(0)} ms, ${((bytesWritten() - bytesBefore) / 2 ** 20).toFixed(0)} MiB written; ` +
+      `an hour's about ${perHour.toFixed(0)} ms, ${(perHour / 60).toFixed(0)} ms a minute`,
+  );
 }
 store.close();
 rmSync(dir, { recursive: true, force: true });
