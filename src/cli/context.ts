@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { CONFIG_FILE_ENV, type Config, type ConfigKey } from '../config/schema.js';
 import { DattssError } from '../errors.js';
 import { systemClock } from '../flush/clock.js';
+import { loadMigrations } from '../store/migrate.js';
 import { openReadOnly } from '../store/queries.js';
 
 /**
@@ -58,6 +59,18 @@ export function openDatabase(options: ConfigOptions & { db?: string }): Database
   if (!hasSeries) {
     db.close();
     throw new DattssError('DATTSS_STORE_OPEN', `${path} is not a dattss database (it has no series table)`);
+  }
+  // The read side reads the newest schema's tables; only the daemon upgrades a file.
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const latest = loadMigrations().length;
+  if (version !== latest) {
+    db.close();
+    throw new DattssError(
+      'DATTSS_STORE_OPEN',
+      version < latest
+        ? `${path} has schema version ${version}, older than this dattss reads (${latest}); start the daemon on it once (dattss serve --db ${path}) to upgrade it`
+        : `${path} has schema version ${version}, newer than this dattss knows (${latest}); upgrade dattss`,
+    );
   }
   return db;
 }

@@ -3,6 +3,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import t from 'tap';
 import { failed, ok, runCli, twoMinutes } from '../helpers/cli.js';
 import { tempDir } from '../helpers/daemon.js';
+import { loadMigrations, migrate } from '../../src/store/migrate.js';
 
 // The read commands' error paths and help, run as the real binary.
 
@@ -53,6 +54,24 @@ t.test('errors: one line, no stack, exit 2 for what was typed wrong and 1 for th
   const empty = join(tempDir(t), 'empty.db');
   new BetterSqlite3(empty).close();
   failed(t, await runCli(t, ['series', '--db', empty]), 1, `dattss: ${empty} is not a dattss database (it has no series table) [DATTSS_STORE_OPEN]`, 'not dattss');
+  const older = join(tempDir(t), 'older.db');
+  const olderDb = new BetterSqlite3(older);
+  migrate(olderDb, loadMigrations().slice(0, 4));
+  olderDb.close();
+  const latest = loadMigrations().length;
+  failed(
+    t,
+    await runCli(t, ['query', 'hits', '--db', older]),
+    1,
+    `dattss: ${older} has schema version 4, older than this dattss reads (${latest}); start the daemon on it once (dattss serve --db ${older}) to upgrade it [DATTSS_STORE_OPEN]`,
+    'an older schema',
+  );
+  const newer = join(tempDir(t), 'newer.db');
+  const newerDb = new BetterSqlite3(newer);
+  migrate(newerDb);
+  newerDb.pragma(`user_version = ${latest + 1}`);
+  newerDb.close();
+  failed(t, await runCli(t, ['series', '--db', newer]), 1, `dattss: ${newer} has schema version ${latest + 1}, newer than this dattss knows (${latest}); upgrade dattss [DATTSS_STORE_OPEN]`, 'a newer schema');
   failed(t, await runCli(t, ['series', '--db', join(import.meta.dirname, 'read-commands.test.ts')]), 1, /^dattss: cannot open .* for reading: file is not a database \[DATTSS_STORE_OPEN\]\n$/, 'not sqlite');
 });
 
