@@ -78,6 +78,24 @@ export function hostWriter(port: WriterPort, data: WriterData, { defer = setImme
     onProgress: (minutes, rowsOfNext) => (progress[0] = encodeProgress(minutes, rowsOfNext)),
   });
 
+  /** Maintenance tasks whose last run failed. */
+  const failingTasks = new Set<string>();
+  /**
+   * Runs a task that every tick retries. Like the write backlog, it says once
+   * when the task starts failing and once when it works again, not every 5 s
+   * of a database fault.
+   */
+  const maintain = (task: string, run: () => void): void => {
+    try {
+      run();
+      if (failingTasks.delete(task)) logger.info({ task }, `${task} works again`);
+    } catch (error) {
+      if (failingTasks.has(task)) return;
+      failingTasks.add(task);
+      logger.warn({ err: error, task }, `${task} failed; retrying on every tick`);
+    }
+  };
+
   /** The minute being received, part by part. */
   let receiving: MinuteAggregate[] = [];
 
@@ -102,16 +120,8 @@ export function hostWriter(port: WriterPort, data: WriterData, { defer = setImme
       case 'tick':
         nowMs = message.nowMs;
         backlog.retry();
-        try {
-          store.prune(Math.floor(nowMs / 1000), data.pruneBudgetMs);
-        } catch (error) {
-          logger.warn({ err: error }, 'pruning expired rows failed; will retry on the next tick');
-        }
-        try {
-          store.settle(Math.floor(nowMs / 1000), data.settle);
-        } catch (error) {
-          logger.warn({ err: error }, 'settling minute rows failed; will retry on the next tick');
-        }
+        maintain('pruning expired rows', () => store.prune(Math.floor(nowMs / 1000), data.pruneBudgetMs));
+        maintain('settling minute rows', () => store.settle(Math.floor(nowMs / 1000), data.settle));
         break;
       case 'idle':
         void backlog.idle().then(() => {

@@ -36,6 +36,10 @@ t.test('a database locked by another process: ingest goes on, minutes wait and l
   t.match(await health(), { status: 200, body: { status: 'up' } }, 'recovered on the next retry');
   t.equal(said('writing to the database failed; keeping minutes in memory and retrying'), 1, 'the failure logged once, not per retry');
   t.equal(said('database writes recovered; kept minutes written'), 1, 'the recovery logged once');
+  for (const task of ['pruning expired rows', 'settling minute rows']) {
+    t.equal(said(`${task} failed; retrying on every tick`), 1, `${task}: the failure logged once over the ticks of the fault`);
+    t.equal(said(`${task} works again`), 1, `${task}: the recovery logged once`);
+  }
   const hits = readMetrics(dbPath, "name = 'hits'");
   t.same(
     hits.map((row) => [row.ts, row.value]),
