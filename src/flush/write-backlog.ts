@@ -60,9 +60,12 @@ export interface WriteBacklogOptions {
 export class WriteBacklog implements MinuteSink {
   readonly #options: WriteBacklogOptions;
   readonly #pacing: Pacing;
+  /** Batches in order; rows leave the first one as they are written. */
   readonly #pending: MinuteAggregate[][] = [];
-  /** Rows of the first pending batch already written. */
+  /** Rows of the first pending batch already written (and gone from it). */
   #writtenOfFirst = 0;
+  /** The newest pending batch is still receiving rows (appendRows). */
+  #open = false;
   /** Batches written or dropped since construction. */
   #settled = 0;
   /** The next slice waits for `defer`. */
@@ -98,8 +101,24 @@ export class WriteBacklog implements MinuteSink {
 
   /** Never throws: a batch that cannot be written now is kept for a retry. */
   writeMinute(rows: MinuteAggregate[]): void {
-    this.#pending.push(rows);
-    this.#bound();
+    this.appendRows(rows, true);
+  }
+
+  /**
+   * Never throws: rows of a batch that arrives in parts, complete with
+   * `complete`. Its rows are written as they come, so that a writer given a
+   * minute a part at a time holds only the parts not yet written.
+   */
+  appendRows(rows: MinuteAggregate[], complete: boolean): void {
+    if (this.#open) {
+      const batch = this.#pending.at(-1) as MinuteAggregate[];
+      for (const row of rows) batch.push(row);
+    } else {
+      // A copy: written rows leave it, later parts join it.
+      this.#pending.push(rows.slice());
+      this.#bound();
+    }
+    this.#open = !complete;
     // Behind a scheduled slice, or while failing until the next retry is due, new batches queue.
     if (!this.#sliceScheduled && (this.#failingSinceMs === undefined || this.#options.nowMs() >= this.#retryAtMs)) this.#drain('inline');
     this.#options.counters.flushBacklog = this.#pending.length;
@@ -133,7 +152,10 @@ export class WriteBacklog implements MinuteSink {
     const deadline = elapsedMs() + sliceBudgetMs;
     while (this.#pending.length > 0) {
       const batch = this.#pending[0] as MinuteAggregate[];
-      const whole = this.#writtenOfFirst === 0 && batch.length <= INLINE_ROWS;
+      const open = this.#open && this.#pending.length === 1;
+      // Everything received of a batch still arriving is written: wait for its next part.
+      if (open && batch.length === 0) break;
+      const whole = !open && this.#writtenOfFirst === 0 && batch.length <= INLINE_ROWS;
       if (mode === 'inline' && !whole) {
         this.#scheduleSlice();
         return;
@@ -142,7 +164,7 @@ export class WriteBacklog implements MinuteSink {
         this.#scheduleSlice();
         return;
       }
-      const chunk = whole && mode !== 'slice' ? batch : batch.slice(this.#writtenOfFirst, this.#writtenOfFirst + chunkRows);
+      const chunk = whole && mode !== 'slice' ? batch : batch.slice(0, chunkRows);
       try {
         sink.writeMinute(chunk);
       } catch (error) {
@@ -160,7 +182,9 @@ export class WriteBacklog implements MinuteSink {
         return;
       }
       this.#writtenOfFirst += chunk.length;
-      if (this.#writtenOfFirst === batch.length) {
+      // Written rows are let go of at once: the rest of a large batch is all this keeps.
+      if (chunk !== batch) batch.splice(0, chunk.length);
+      if (chunk === batch || (batch.length === 0 && !open)) {
         this.#pending.shift();
         this.#writtenOfFirst = 0;
         this.#settled++;

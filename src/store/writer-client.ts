@@ -19,6 +19,18 @@ import { decodeProgress, type FromWriter, type ToWriter, type WriterData, type W
 export const POST_ROWS_PER_TURN = 4000;
 
 /**
+ * Rows handed over and not yet written, at most, while the store writes: the
+ * thread writes a minute's rows as they come (flush/write-backlog.ts), so it
+ * holds a few thousand instead of a structured clone of the whole minute,
+ * about 49 MiB at 100k series, for the seconds the writing takes. This side
+ * keeps every row until written anyway. While the store fails, minutes are
+ * handed over whole, for the thread's backlog to keep and bound.
+ */
+export const MAX_ROWS_IN_FLIGHT = 2 * POST_ROWS_PER_TURN;
+/** How often a full hand-over looks again at what the thread has written. */
+const IN_FLIGHT_POLL_MS = 5;
+
+/**
  * How much a tick settles of the minute rows (SqliteStore.settle). An hour of
  * 100k series is about 35 s of settling on a database with history, 50 ms a
  * tick: the writer thread may take 100 ms a tick in slices of 200 series ids
@@ -182,15 +194,30 @@ export class WriterClient implements MinuteSink {
     });
   }
 
-  /** Posts up to POST_ROWS_PER_TURN rows now and schedules the rest. */
+  /**
+   * Posts up to POST_ROWS_PER_TURN rows now, no more than MAX_ROWS_IN_FLIGHT
+   * ahead of what the thread has written, and schedules the rest.
+   */
   #postSome(): void {
     this.#postScheduled = false;
     if (this.#writer === undefined) return;
-    let budget = POST_ROWS_PER_TURN;
+    const room = this.#state.failing ? Number.POSITIVE_INFINITY : MAX_ROWS_IN_FLIGHT - this.#rowsInFlight();
+    let budget = Math.min(POST_ROWS_PER_TURN, room);
     while (budget > 0 && this.#posted < this.#minutes.length) budget -= this.#postRows(budget);
     if (this.#posted === this.#minutes.length || this.#closed !== undefined) return;
     this.#postScheduled = true;
-    this.#options.defer(() => this.#postSome());
+    // Stopped by the turn's share: go on next turn. Stopped by the thread: look again shortly.
+    const next = () => this.#options.defer(() => this.#postSome());
+    if (room > POST_ROWS_PER_TURN) next();
+    else setTimeout(next, IN_FLIGHT_POLL_MS);
+  }
+
+  /** Rows with the thread and not yet written, as its progress in shared memory says. */
+  #rowsInFlight(): number {
+    const written = this.#forgetWritten();
+    let posted = this.#postedOfNext;
+    for (let i = 0; i < this.#posted; i++) posted += (this.#minutes[i] as MinuteAggregate[]).length;
+    return posted - (this.#posted > 0 || this.#postedOfNext > 0 ? (this.#firstIndex === written.minutes ? written.rowsOfNext : 0) : 0);
   }
 
   /** Posts at most `limit` rows of the first minute not yet with the thread; returns how many. */
@@ -267,7 +294,8 @@ export class WriterClient implements MinuteSink {
     if (written.minutes > 0 || written.rowsOfNext > 0) this.#deathsWithoutProgress = 0;
     const lost = Math.max(0, this.#firstIndex - written.minutes);
     counters.backlogDropped += lost;
-    if (this.#posted > 0 && lost === 0 && written.rowsOfNext > 0) {
+    // The first minute, whole or in part, is with the thread, which wrote its first rows.
+    if ((this.#posted > 0 || this.#postedOfNext > 0) && lost === 0 && written.rowsOfNext > 0) {
       this.#minutes[0] = (this.#minutes[0] as MinuteAggregate[]).slice(written.rowsOfNext);
     }
     this.#posted = 0;

@@ -8,7 +8,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pino, type Level } from 'pino';
-import type { MinuteAggregate } from '../aggregate/summarize.js';
 import { DattssError } from '../errors.js';
 import { WriteBacklog, type Pacing } from '../flush/write-backlog.js';
 import { ReopeningStore } from './reopening-store.js';
@@ -96,18 +95,10 @@ export function hostWriter(port: WriterPort, data: WriterData, { defer = setImme
     }
   };
 
-  /** The minute being received, part by part. */
-  let receiving: MinuteAggregate[] = [];
-
   port.on('message', (message: ToWriter) => {
     switch (message.type) {
       case 'rows':
-        for (const row of message.rows) receiving.push(row);
-        if (message.last) {
-          const rows = receiving;
-          receiving = [];
-          backlog.writeMinute(rows);
-        }
+        backlog.appendRows(message.rows, message.last);
         break;
       case 'notes':
         try {

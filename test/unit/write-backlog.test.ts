@@ -227,3 +227,37 @@ t.test('close writes what is left at once, and a slice scheduled before it does 
   t.equal(h.state.written.length, calls, 'nothing written after close');
   await h.backlog.idle();
 });
+
+t.test('a batch received in parts is written as its parts come, and settles with its last', async (t) => {
+  const h = harness(3, { chunkRows: 2, sliceBudgetMs: 100 });
+  const part = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ name: `m0.${from + i}` }) as MinuteAggregate);
+  h.backlog.appendRows(part(0, 3), false);
+  t.equal(h.runDeferred(), 1, 'a part is written in a later turn, like a large batch');
+  t.same(h.state.written, ['m0.0,m0.1', 'm0.2'], 'every row of the first part written');
+  t.same(h.progress, [
+    [0, 2],
+    [0, 3],
+  ]);
+  t.equal(h.backlog.pending, 1, 'the batch is not settled before its last part');
+  t.equal(h.runDeferred(), 0, 'nothing to do until the next part');
+  h.backlog.appendRows(part(3, 2), true);
+  h.runDeferred();
+  t.same(h.state.written.slice(2), ['m0.3,m0.4']);
+  t.same(h.progress.at(-1), [1, 0], 'settled with its last part');
+  t.equal(h.backlog.pending, 0);
+  h.backlog.writeMinute(h.batch('m1'));
+  t.same(h.state.written.at(-1), 'm1', 'the next batch is a batch of its own');
+
+  // A part that fails is retried; later parts join the same batch behind it.
+  h.state.failing = true;
+  h.backlog.appendRows(part(10, 2), false);
+  h.runDeferred();
+  h.backlog.appendRows(part(12, 1), true);
+  t.equal(h.backlog.pending, 1, 'one batch, failing');
+  h.state.failing = false;
+  h.advance(RETRY_FIRST_MS);
+  h.backlog.retry();
+  while (h.runDeferred() > 0);
+  t.equal(h.state.written.at(-1), 'm0.10,m0.11,m0.12', 'written once it can be, whole now that it is complete');
+  t.equal(h.backlog.pending, 0);
+});

@@ -33,6 +33,8 @@ interface Harness {
   thread(n: number): Promise<workerThreads.Worker>;
   /** `crashOnStart`: every new thread is sent a message it dies of as soon as it is ready. */
   control: { crashOnStart: boolean };
+  /** For each part of a minute handed to a thread: rows of its minutes handed over and not yet written, counting that part. */
+  inFlight: number[];
   options: WriterClientOptions;
   logs: { level: number; msg: string; [key: string]: unknown }[];
   dbPath: string;
@@ -42,7 +44,24 @@ async function harness(t: Test): Promise<Harness> {
   const threads: workerThreads.Worker[] = [];
   const started = new EventEmitter();
   const control = { crashOnStart: false };
+  const inFlight: number[] = [];
+  const postedRows = new WeakMap<workerThreads.Worker, number[]>();
   class RecordedWorker extends workerThreads.Worker {
+    override postMessage(message: unknown, transfer?: readonly workerThreads.Transferable[]): void {
+      const part = message as { type: string; rows: MinuteAggregate[] | null; last: boolean };
+      if (part.type === 'rows' && part.rows !== null) {
+        // Rows handed over per minute, and what the thread says it has written of them.
+        const minutes = postedRows.get(this) ?? [0];
+        postedRows.set(this, minutes);
+        minutes[minutes.length - 1] = (minutes.at(-1) as number) + part.rows.length;
+        const written = progressOf(this)();
+        const done = minutes.slice(0, written.minutes).reduce((total, rows) => total + rows, 0) + written.rowsOfNext;
+        inFlight.push(minutes.reduce((total, rows) => total + rows, 0) - done);
+        if (part.last) minutes.push(0);
+      }
+      super.postMessage(message, transfer);
+    }
+
     constructor(...args: ConstructorParameters<typeof workerThreads.Worker>) {
       super(...args);
       threads.push(this);
@@ -75,6 +94,7 @@ async function harness(t: Test): Promise<Harness> {
       return threads[n - 1] as workerThreads.Worker;
     },
     control,
+    inFlight,
     options,
     logs,
     dbPath,
@@ -157,6 +177,19 @@ t.test('a thread that dies in the middle of a minute is replaced, and the minute
   const db = new BetterSqlite3(h.dbPath, { readonly: true });
   t.teardown(() => db.close());
   t.match(db.prepare('SELECT title FROM events').all(), [{ title: 'deploy' }], 'the event held during the restart is written');
+});
+
+t.test('a large minute is handed over no faster than the thread writes it', async (t) => {
+  const h = await harness(t);
+  const writer = await h.writerModule.WriterClient.start(h.options);
+  const { MAX_ROWS_IN_FLIGHT } = h.writerModule;
+  const rows = 5 * MAX_ROWS_IN_FLIGHT;
+  writer.writeMinute(counters(rows, TS, 'big'));
+  await writer.idle();
+  t.equal(stored(h.dbPath, TS).size, rows, 'every row written');
+  t.ok(h.inFlight.length >= rows / h.writerModule.POST_ROWS_PER_TURN, `in ${h.inFlight.length} parts`);
+  t.ok(Math.max(...h.inFlight) <= MAX_ROWS_IN_FLIGHT, `the thread never held more than ${MAX_ROWS_IN_FLIGHT} unwritten rows (at most ${Math.max(...h.inFlight)})`);
+  await writer.close(Date.now());
 });
 
 t.test('minutes the dead thread had written are not written again', async (t) => {
