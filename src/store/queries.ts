@@ -1,7 +1,7 @@
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { DattssError } from '../errors.js';
 import type { MetricType } from '../protocol/metric-type.js';
-import { RESOLUTIONS, RESOLUTION_NAMES, bucketStart, type Resolution } from './resolution.js';
+import { RECENT_MINUTES_TABLE, RESOLUTIONS, RESOLUTION_NAMES, bucketStart, type Resolution } from './resolution.js';
 import { fromRow, mergeStored, percentileOf, uniquesOf, type AggregateRow, type StoredAggregate } from './stored-aggregate.js';
 
 /**
@@ -156,7 +156,7 @@ function tagsMatch(tags: string, selector: SeriesSelector): boolean {
 export function* readRows(db: Database, resolution: Resolution, ids: number[], fromSec: number, toSec: number): Generator<AggregateRow> {
   const rowsOf = (table: string) => `SELECT * FROM ${table} WHERE series_id = @id AND ts >= @fromSec AND ts < @toSec`;
   // A minute row is in one of two tables: settled, or of the last hour or so (migration 005).
-  const select = resolution === '1m' ? `${rowsOf(RESOLUTIONS['1m'].table)} UNION ALL ${rowsOf('recent_minute_aggregates')}` : rowsOf(RESOLUTIONS[resolution].table);
+  const select = resolution === '1m' ? `${rowsOf(RESOLUTIONS['1m'].table)} UNION ALL ${rowsOf(RECENT_MINUTES_TABLE)}` : rowsOf(RESOLUTIONS[resolution].table);
   const statement = db.prepare<[{ id: number; fromSec: number; toSec: number }], AggregateRow>(`${select} ORDER BY ts`);
   for (const id of ids) yield* statement.iterate({ id, fromSec, toSec });
 }

@@ -7,6 +7,9 @@ export const RESOLUTIONS: Readonly<Record<Resolution, { seconds: number; table: 
   '1d': { seconds: 86400, table: 'day_aggregates', view: 'metrics_1d' },
 };
 
+/** The open hour's minute rows, until they are settled into the 1m table (migration 005). */
+export const RECENT_MINUTES_TABLE = 'recent_minute_aggregates';
+
 export const RESOLUTION_NAMES = Object.keys(RESOLUTIONS) as Resolution[];
 
 /** Start (Unix seconds) of the bucket containing `tsSec`. */

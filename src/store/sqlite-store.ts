@@ -7,7 +7,7 @@ import { DattssError } from '../errors.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { MetricType } from '../protocol/metric-type.js';
 import { migrate } from './migrate.js';
-import { RESOLUTIONS, bucketStart, type Resolution } from './resolution.js';
+import { RECENT_MINUTES_TABLE, RESOLUTIONS, bucketStart, type Resolution } from './resolution.js';
 import {
   fromMinuteAggregate,
   fromRow,
@@ -67,7 +67,7 @@ type Table = Resolution | 'recent';
 
 const TABLE_NAMES: Record<Table, string> = {
   '1m': RESOLUTIONS['1m'].table,
-  recent: 'recent_minute_aggregates',
+  recent: RECENT_MINUTES_TABLE,
   '1h': RESOLUTIONS['1h'].table,
   '1d': RESOLUTIONS['1d'].table,
 };

@@ -217,7 +217,9 @@ export class WriterClient implements MinuteSink {
     const written = this.#forgetWritten();
     let posted = this.#postedOfNext;
     for (let i = 0; i < this.#posted; i++) posted += (this.#minutes[i] as MinuteAggregate[]).length;
-    return posted - (this.#posted > 0 || this.#postedOfNext > 0 ? (this.#firstIndex === written.minutes ? written.rowsOfNext : 0) : 0);
+    // Written rows of the first minute count only when it is the one the thread is writing.
+    const writtenOfFirst = this.#firstIndex === written.minutes ? written.rowsOfNext : 0;
+    return posted === 0 ? 0 : posted - writtenOfFirst;
   }
 
   /** Posts at most `limit` rows of the first minute not yet with the thread; returns how many. */
