@@ -78,6 +78,8 @@ export class TimerPartial {
     this.sumSquares += other.sumSquares;
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
+    // DDSketch.merge leaves out the other's negative bins (DataDog/sketches-js#22): timer values
+    // are never negative (the parser and partial-figures refuse them), so none are lost.
     if (other.#sketch !== null) this.#materialize().merge(other.#sketch);
     else for (let i = 0; i < other.#valueCount; i++) this.#record(other.#values![i] as number);
   }

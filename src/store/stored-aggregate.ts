@@ -1,5 +1,5 @@
 import { HyperLogLog } from '../aggregate/hll.js';
-import { createSketch, decodeSketch, encodeSketch, quantileOf, type QuantileSketch } from '../aggregate/sketch.js';
+import { SketchBins } from '../aggregate/sketch.js';
 import type { MinuteAggregate } from '../aggregate/summarize.js';
 import type { MetricType } from '../protocol/metric-type.js';
 
@@ -19,7 +19,8 @@ export interface StoredAggregate {
   max: number | null;
   last: number | null;
   lastAtMs: number | null;
-  sketch: QuantileSketch | null;
+  /** Timers: the distribution's bins (aggregate/sketch.ts). */
+  sketch: SketchBins | null;
   /** Sets, minute rows: the exact members. */
   members: Set<string> | null;
   /** Sets, hour and day rows: the union as a HyperLogLog. */
@@ -82,7 +83,7 @@ export function fromMinuteAggregate(row: MinuteAggregate): StoredAggregate {
   return {
     type: row.type,
     ...exactFieldsOf(row),
-    sketch: row.sketch === null ? null : decodeSketch(row.sketch),
+    sketch: row.sketch === null ? null : SketchBins.decode(row.sketch),
     members: row.members === null ? null : new Set(row.members),
     hll: null,
   };
@@ -99,7 +100,7 @@ export function fromRow(type: MetricType, row: MergeableRow): StoredAggregate {
     max: row.max,
     last: row.last,
     lastAtMs: row.last_at_ms,
-    sketch: row.sketch == null ? null : decodeSketch(row.sketch),
+    sketch: row.sketch == null ? null : SketchBins.decode(row.sketch),
     members: row.members == null ? null : new Set(JSON.parse(row.members) as string[]),
     hll: row.hll == null ? null : HyperLogLog.decode(row.hll),
   };
@@ -121,7 +122,7 @@ export function mergeStored(into: StoredAggregate, from: StoredAggregate): void 
       into.lastAtMs = from.lastAtMs;
     }
   }
-  if (from.sketch !== null) (into.sketch ??= createSketch()).merge(from.sketch);
+  if (from.sketch !== null) (into.sketch ??= SketchBins.empty()).merge(from.sketch);
   if (from.members !== null) {
     const members = (into.members ??= new Set());
     for (const member of from.members) members.add(member);
@@ -147,8 +148,8 @@ export function uniquesOf(aggregate: StoredAggregate): number | null {
 /** Percentile `q` (0..1) from the sketch, nearest rank within 1%; null without a sketch. */
 export function percentileOf(aggregate: StoredAggregate, q: number): number | null {
   const { sketch, min, max } = aggregate;
-  if (sketch === null || sketch.count === 0 || min === null || max === null) return null;
-  return quantileOf(sketch, q, min, max);
+  if (sketch === null || min === null || max === null || sketch.count === 0) return null;
+  return sketch.quantile(q, min, max);
 }
 
 export function toParams(seriesId: number, ts: number, aggregate: StoredAggregate): AggregateParams {
@@ -159,7 +160,7 @@ export function toParams(seriesId: number, ts: number, aggregate: StoredAggregat
     percentileOf(aggregate, 0.95),
     percentileOf(aggregate, 0.99),
     uniquesOf(aggregate),
-    sketch === null ? null : toBuffer(encodeSketch(sketch)),
+    sketch === null ? null : toBuffer(sketch.encode()),
     members !== null ? JSON.stringify([...members]) : hll !== null ? toBuffer(hll.encode()) : null,
   ]);
 }

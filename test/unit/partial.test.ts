@@ -8,7 +8,7 @@ import {
   TimerPartial,
   type Partial as MetricPartial,
 } from '../../src/aggregate/partial.js';
-import { createSketch, decodeSketch, encodeSketch, quantileOf, type QuantileSketch } from '../../src/aggregate/sketch.js';
+import { SketchBins, createSketch, decodeSketch, encodeSketch, quantileOf, type QuantileSketch } from '../../src/aggregate/sketch.js';
 import { aggregateOf } from '../../src/aggregate/summarize.js';
 import { METRIC_TYPES, PARTIAL_INTERVAL_MS, SKETCH_RELATIVE_ACCURACY, type MetricType } from '../../src/protocol/metric-type.js';
 
@@ -568,6 +568,46 @@ t.test('aggregateOf: null for an empty partial, and the documented nulls per typ
   const zero = new CounterPartial();
   zero.add(0, 1);
   t.match(aggregateOf(zero, 'z', '', 0), { count: 1, sum: 0 });
+});
+
+t.test('stored sketch bins merge, encode and give percentiles as one DDSketch of all the values does', async (t) => {
+  const rng = seeded(77);
+  for (let trial = 0; trial < 24; trial++) {
+    // Odd trials weight values (as sample rates do) by amounts whose sums are exact in binary,
+    // so the counts are fractional, take the float encoding and still compare exactly.
+    const weights = trial % 2 === 1 ? [1, 0.5, 2.5, 0.25, 10] : [1];
+    // The reference accepts every value itself: DDSketch.merge drops the other sketch's
+    // negative bins (DataDog/sketches-js#22), which the bins must not.
+    const reference = createSketch();
+    const bins = SketchBins.empty();
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let p = 0; p < 3; p++) {
+      const part = createSketch();
+      const n = intIn(rng, 0, 300); // now and then an empty part
+      for (let i = 0; i < n; i++) {
+        const r = rng();
+        const magnitude = 10 ** (-2 + 6 * rng());
+        const value = r < 0.1 ? 0 : r < 0.4 ? -magnitude : magnitude;
+        const weight = weights[intIn(rng, 0, weights.length - 1)] as number;
+        part.accept(value, weight);
+        reference.accept(value, weight);
+        min = Math.min(min, value);
+        max = Math.max(max, value);
+      }
+      bins.merge(SketchBins.decode(encodeSketch(part)));
+    }
+    t.same([...bins.encode()], [...encodeSketch(reference)], `trial ${trial}: the merged bins encode as the whole`);
+    t.equal(bins.count, reference.count, `trial ${trial}: count`);
+    if (reference.count === 0) continue;
+    for (const q of [0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1]) {
+      t.equal(bins.quantile(q, min, max), quantileOf(reference, q, min, max), `trial ${trial}: q ${q}`);
+    }
+    t.equal(SketchBins.decode(bins.encode()).quantile(0.99, min, max), bins.quantile(0.99, min, max), `trial ${trial}: p99 survives encoding`);
+  }
+  t.equal(SketchBins.empty().count, 0);
+  t.throws(() => SketchBins.decode(Uint8Array.of(9)), /format byte 9/);
+  t.throws(() => SketchBins.decode(Uint8Array.of(1, 0, 3)), /truncated/);
 });
 
 t.test('the encoded sketch round-trips through decodeSketch and still merges', async (t) => {
