@@ -96,6 +96,39 @@ t.test('writing the same series and minute twice merges instead of overwriting',
   }
 });
 
+t.test('one write holding a series twice, for one minute and for two, merges every row it stages', async (t) => {
+  const path = join(tempDir(t), 'twice.db');
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
+  t.teardown(() => store.close());
+  const at = (row: MinuteAggregate, tsSec: number): MinuteAggregate => ({ ...row, tsSec });
+  const write = (): void =>
+    store.writeMinute([counter('c', [1]), at(counter('c', [2]), TS + 60), counter('c', [4]), gauge('g', [3], 1000), gauge('g', [9], 2000)]);
+  write();
+  write(); // the ids are known now, and nothing else wrote: the staged path with no check per row
+  // Another connection writes (a second daemon on the file): the next write checks every id again.
+  const other = new BetterSqlite3(path);
+  other.prepare("INSERT INTO series (type, name, tags, first_seen, last_seen) VALUES ('counter', 'elsewhere', '', ?, ?)").run(TS, TS);
+  other.close();
+  write();
+  const minutes = readMetrics(path).map((row) => [row.name, row.ts, row.sum, row.count, row.last]);
+  t.same(
+    minutes.sort((a, b) => String(a).localeCompare(String(b))),
+    [
+      ['c', TS, 15, 6, null],
+      ['c', TS + 60, 6, 3, null],
+      ['g', TS, 36, 6, 9],
+    ],
+  );
+  t.same(store.db.prepare("SELECT sum, count FROM metrics_1h WHERE name = 'c'").all(), [{ sum: 21, count: 9 }], 'the hour row holds both minutes of each write');
+  t.same(
+    store.db.prepare("SELECT name, first_seen, last_seen FROM series WHERE name IN ('c', 'g') ORDER BY name").all(),
+    [
+      { name: 'c', first_seen: TS, last_seen: TS + 60 },
+      { name: 'g', first_seen: TS, last_seen: TS },
+    ],
+  );
+});
+
 t.test('a counter and a gauge merge into their hour row in SQL as mergeStored merges them', async (t) => {
   const path = join(tempDir(t), 'hour.db');
   const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
