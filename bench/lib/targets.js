@@ -44,7 +44,7 @@ export async function startDattss(extraArgs = []) {
   const dbPath = join(dir, 'dattss.db');
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bin/dattss.js'), 'serve', '--port', String(port), '--no-tcp', '--no-admin', '--http-port', String(httpPort), '--db', dbPath, '--log-level', 'warn', ...extraArgs],
+    [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), join(ROOT, 'bin/dattss.js'), 'serve', '--port', String(port), '--no-tcp', '--no-admin', '--http-port', String(httpPort), '--db', dbPath, '--log-level', 'warn', ...extraArgs],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const metric = async (name) => {

@@ -113,7 +113,8 @@ export class SqliteStore {
    */
   readonly #stage: Statement<StagedParams>;
   readonly #mergeStaged: Statement[];
-  readonly #touchStaged: Statement;
+  /** By the staged rows as they are when they hold one minute, else grouped by series (twice the cost). */
+  readonly #touchStaged: { oneMinute: Statement; minutes: Statement };
   readonly #clearStaged: Statement;
   /**
    * Changes when another connection commits (SQLite's data_version). While
@@ -172,7 +173,7 @@ export class SqliteStore {
     this.#mergeNumeric = { '1h': this.db.prepare(mergeNumericSql('1h')), '1d': this.db.prepare(mergeNumericSql('1d')) };
     this.#stage = this.db.prepare(`INSERT INTO ${STAGED_TABLE} (${STAGED_COLUMNS.join(', ')}) VALUES (${STAGED_COLUMNS.map(() => '?').join(', ')})`);
     this.#mergeStaged = (['recent', '1h', '1d'] as const).map((table) => this.db.prepare(mergeStagedSql(table)));
-    this.#touchStaged = this.db.prepare(TOUCH_STAGED_SQL);
+    this.#touchStaged = { oneMinute: this.db.prepare(touchStagedSql(STAGED_AS_SPANS)), minutes: this.db.prepare(touchStagedSql(STAGED_SPANS_BY_SERIES)) };
     this.#clearStaged = this.db.prepare(`DELETE FROM ${STAGED_TABLE}`);
     this.#dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
     this.#prune = perTable((table) =>
@@ -216,7 +217,9 @@ export class SqliteStore {
       const settledBefore = this.#settledBefore.get() as number;
       const idsHold = this.#dataVersion.get() === this.#dataVersionAtLastWrite;
       let numericStaged = false;
+      let oneMinute = true;
       for (const row of rows) {
+        if (row.tsSec !== rows[0]?.tsSec) oneMinute = false;
         const id = this.#seriesId(row, learned, idsHold);
         // A counter or gauge merges in SQL; a minute before the settled line may merge into a settled row, row by row.
         const numeric = (row.type === 'counter' || row.type === 'gauge') && row.tsSec >= settledBefore;
@@ -244,7 +247,7 @@ export class SqliteStore {
         this.#rollUp(row.type, id, row.tsSec, minute);
       }
       if (numericStaged) for (const merge of this.#mergeStaged) merge.run();
-      if (idsHold) this.#touchStaged.run();
+      if (idsHold) this.#touchStaged[oneMinute ? 'oneMinute' : 'minutes'].run();
       this.#clearStaged.run();
       // Read inside the transaction: a commit by another connection after this one changes it.
       return this.#dataVersion.get() as number;
@@ -534,11 +537,18 @@ type StagedParams = [
   lastAtMs: number | null,
 ];
 
-/** Moves every staged series' first and last seen; a series is staged once a minute, and perhaps for several minutes. */
-const TOUCH_STAGED_SQL = `
-UPDATE series SET first_seen = min(first_seen, staged.first), last_seen = max(last_seen, staged.last)
-FROM (SELECT series_id, min(ts) AS first, max(ts) AS last FROM ${STAGED_TABLE} GROUP BY series_id) AS staged
-WHERE series.id = staged.series_id`;
+/**
+ * Moves every staged series' first and last seen. UPDATE … FROM takes one
+ * row per series, any of them, so a write of several minutes (a backlog,
+ * late rows) reads the staged rows grouped by series.
+ */
+function touchStagedSql(staged: string): string {
+  return `UPDATE series SET first_seen = min(first_seen, staged.first), last_seen = max(last_seen, staged.last)
+  FROM ${staged} AS staged WHERE series.id = staged.series_id`;
+}
+
+const STAGED_AS_SPANS = `(SELECT series_id, ts AS first, ts AS last FROM ${STAGED_TABLE})`;
+const STAGED_SPANS_BY_SERIES = `(SELECT series_id, min(ts) AS first, max(ts) AS last FROM ${STAGED_TABLE} GROUP BY series_id)`;
 
 const UPSERT_SERIES_SQL = `
 INSERT INTO series (type, name, tags, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
