@@ -16,6 +16,7 @@ import {
   toParams,
   withHll,
   type AggregateParams,
+  type ExactParams,
   type MergeableRow,
   type StoredAggregate,
 } from './stored-aggregate.js';
@@ -521,21 +522,7 @@ const STAGED_TABLE_SQL = `CREATE TEMP TABLE staged_minute_rows (
   numeric INTEGER NOT NULL, ${EXACT_COLUMNS.join(', ')})`; // untyped: values kept as given
 
 /** A staged row's parameters in STAGED_COLUMNS' order. */
-type StagedParams = [
-  seriesId: number,
-  ts: number,
-  hourTs: number,
-  dayTs: number,
-  numeric: 0 | 1,
-  count: number,
-  samples: number,
-  sum: number | null,
-  sumSquares: number | null,
-  min: number | null,
-  max: number | null,
-  last: number | null,
-  lastAtMs: number | null,
-];
+type StagedParams = [seriesId: number, ts: number, hourTs: number, dayTs: number, numeric: 0 | 1, ...exact: ExactParams];
 
 /**
  * Moves every staged series' first and last seen. UPDATE … FROM takes one

@@ -54,9 +54,10 @@ export interface MergeableRow {
  * 1.2 µs a row more (bench/README.md). The last column is a minute row's
  * members or an hour or day row's HyperLogLog; an aggregate holds at most one.
  */
-export type AggregateParams = [
-  seriesId: number,
-  ts: number,
+export type AggregateParams = [seriesId: number, ts: number, ...exact: ExactParams, ...derived: DerivedParams];
+
+/** A row's exact fields as parameters, in their column order. */
+export type ExactParams = [
   count: number,
   samples: number,
   sum: number | null,
@@ -65,7 +66,6 @@ export type AggregateParams = [
   max: number | null,
   last: number | null,
   lastAtMs: number | null,
-  ...derived: DerivedParams,
 ];
 
 /** The parameters derived from a row's distribution and members, after its exact fields. */
