@@ -2,7 +2,7 @@
 // and SqliteStore.writeMinute (minute rows merged into their hour and day
 // rows), for N series: 60% counters, 30% timers with 20 values, 10% gauges.
 // With `aged`, the database first gets 2 hours of settled minute rows, 3 days
-// of hour rows and the first 30 minutes of the open hour for every series, so
+// of hour and day rows and the first 30 minutes of the open hour for every series, so
 // each series' rows fill pages of their own as after days of running (a fresh
 // database flatters every write, bench/README.md); the minutes timed are the
 // open hour's next ones, and then the hour is settled and timed.
@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CounterPartial, GaugePartial, TimerPartial } from '../dist/aggregate/partial.js';
+import { encodeSketch } from '../dist/aggregate/sketch.js';
 import { aggregateOf } from '../dist/aggregate/summarize.js';
 import { SqliteStore } from '../dist/store/sqlite-store.js';
 
@@ -18,11 +19,8 @@ const series = Number(process.argv[2] ?? 10_000);
 const minutes = Number(process.argv[3] ?? 5);
 const aged = process.argv[4] === 'aged';
 const dir = mkdtempSync(join(tmpdir(), 'dattss-bench-'));
-const store = new SqliteStore({
-  path: join(dir, 'bench.db'),
-  busyTimeoutMs: 1000,
-  retention: { minuteDays: 8, hourDays: 400, dayDays: 0 },
-});
+const open = () => new SqliteStore({ path: join(dir, 'bench.db'), busyTimeoutMs: 1000, retention: { minuteDays: 8, hourDays: 400, dayDays: 0 } });
+let store = open();
 
 function partialsFor(tsSec) {
   const partials = [];
@@ -56,14 +54,25 @@ function bytesWritten() {
 const startSec = Math.floor(Date.UTC(2026, 0, 1) / 1000);
 const kindOf = (i) => `CASE WHEN ${i} % 10 < 6 THEN 'counter' WHEN ${i} % 10 < 9 THEN 'timer' ELSE 'gauge' END`;
 
+/** An encoded sketch of `minutes` minutes of a timer of this bench (the same 20 values each minute). */
+function sketchOf(minutes) {
+  const timer = new TimerPartial();
+  for (let m = 0; m < minutes; m++) for (let j = 0; j < 20; j++) timer.add(1 + ((j * 13) % 500), 1);
+  return Buffer.from(encodeSketch(timer.sketch));
+}
+
 /** Rows of `count` buckets of `step` seconds from `firstSec` for every series, in the table's key order, as SQLite likes. */
-function fillRows(table, firstSec, step, count, sketchBytes, timeFirst) {
-  store.db.exec(`WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x < ${series - 1}),
+function fillRows(table, firstSec, step, count, sketch, timeFirst) {
+  store.db
+    .prepare(
+      `WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x < ${series - 1}),
     k(y) AS (SELECT 0 UNION ALL SELECT y + 1 FROM k WHERE y < ${count - 1})
     INSERT INTO ${table} (series_id, ts, count, samples, sum, sum_squares, min, max, last, last_at_ms, p50, p90, p95, p99, sketch)
     SELECT x + 1, ${firstSec} + y * ${step}, 20, 20, 5000, 1e6, 1, 500, 250, 0, 250, 450, 475, 495,
-      CASE ${kindOf('x')} WHEN 'timer' THEN randomblob(${sketchBytes}) END
-    FROM i, k ORDER BY ${timeFirst ? 'y, x' : 'x, y'}`);
+      CASE ${kindOf('x')} WHEN 'timer' THEN ? END
+    FROM i, k ORDER BY ${timeFirst ? 'y, x' : 'x, y'}`,
+    )
+    .run(sketch);
 }
 
 const OPEN_MINUTES = 30;
@@ -73,14 +82,19 @@ if (aged) {
   store.db.exec(`WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x < ${series - 1})
     INSERT INTO series (id, type, name, tags, first_seen, last_seen)
     SELECT x + 1, ${kindOf('x')}, 'bench.series' || x, '', ${startSec - 3 * 86400}, ${startSec - 60} FROM i`);
-  // Sketch sizes as this bench's timers encode them: 20 values a minute, 1,200 an hour.
-  fillRows('minute_aggregates', startSec - 7200, 60, 120, 150, false);
-  fillRows('recent_minute_aggregates', startSec, 60, OPEN_MINUTES, 150, true);
-  fillRows('hour_aggregates', startSec - 72 * 3600, 3600, 72, 320, true);
+  // Sketches as this bench's timers make them, so that the open hour and day rows merge as in a daemon.
+  fillRows('minute_aggregates', startSec - 7200, 60, 120, sketchOf(1), false);
+  fillRows('recent_minute_aggregates', startSec, 60, OPEN_MINUTES, sketchOf(1), true);
+  // Hour and day rows up to the open ones, which its first 30 minutes made.
+  fillRows('hour_aggregates', startSec - 72 * 3600, 3600, 73, sketchOf(60), true);
+  fillRows('day_aggregates', startSec - 3 * 86400, 86400, 4, sketchOf(1440), true);
   store.db.prepare('UPDATE minute_settle SET settled_before = ?').run(startSec);
   store.db.pragma('wal_checkpoint(TRUNCATE)');
+  // Opened again, as a daemon restarted on this file: it remembers the series of the last hour.
+  store.close();
+  store = open();
   console.log(
-    `aged: 2 h of settled minute rows, 3 days of hour rows and ${OPEN_MINUTES} recent minutes for ${series} series in ${((performance.now() - began) / 1000).toFixed(0)} s`,
+    `aged: 2 h of settled minute rows, 3 days of hour and day rows and ${OPEN_MINUTES} recent minutes for ${series} series in ${((performance.now() - began) / 1000).toFixed(0)} s`,
   );
 }
 const summarizeTimings = [];

@@ -57,6 +57,12 @@ const BACKLOG_BATCH_ROWS = 1000;
 /** Series ids remembered by the writer; past this many the memory starts again empty. */
 const MAX_KNOWN_SERIES = 1_000_000;
 /**
+ * Series written this long before the newest are remembered when the store
+ * opens, so that the first minute after a restart does not upsert each of
+ * them (about 8 µs a series, 0.8 s at 100k).
+ */
+const RECALL_SEEN_WITHIN_SEC = 3600;
+/**
  * An hour's minute rows are settled once the hour has been closed this long:
  * minutes flushed late (a restart, a backlog) still find their row among the
  * recent ones, and the recent table holds about an hour.
@@ -119,11 +125,11 @@ export class SqliteStore {
   readonly #clearStaged: Statement;
   /**
    * Changes when another connection commits (SQLite's data_version). While
-   * it stays as it was at this store's last write, no one else can have
-   * deleted a series, so its remembered ids hold without a check per row.
+   * it stays as it was when the remembered ids were last read or written, no
+   * one else can have deleted a series, so they hold without a check per row.
    */
   readonly #dataVersion: Statement<[], number>;
-  #dataVersionAtLastWrite: number | undefined;
+  #dataVersionOfKnownSeries: number | undefined;
   readonly #prune: Record<Table, Statement<[number, number]>>;
   readonly #settledBefore: Statement<[], number>;
   readonly #raiseSettledBefore: Statement<[{ target: number }]>;
@@ -216,7 +222,7 @@ export class SqliteStore {
     });
     this.#writeMinute = this.db.transaction((rows: MinuteAggregate[], learned: [string, number][]) => {
       const settledBefore = this.#settledBefore.get() as number;
-      const idsHold = this.#dataVersion.get() === this.#dataVersionAtLastWrite;
+      const idsHold = this.#dataVersion.get() === this.#dataVersionOfKnownSeries;
       let numericStaged = false;
       let oneMinute = true;
       for (const row of rows) {
@@ -254,6 +260,7 @@ export class SqliteStore {
       return this.#dataVersion.get() as number;
     });
     this.#catchUpRollups();
+    this.#recallSeries();
   }
 
   /**
@@ -263,7 +270,7 @@ export class SqliteStore {
   writeMinute(rows: MinuteAggregate[]): void {
     const learned: [string, number][] = [];
     try {
-      this.#dataVersionAtLastWrite = this.#writeMinute(rows, learned);
+      this.#dataVersionOfKnownSeries = this.#writeMinute(rows, learned);
     } catch (cause) {
       // Rolled back: what the transaction learned is void.
       this.#knownSeries.clear();
@@ -365,7 +372,7 @@ export class SqliteStore {
    * transaction commits.
    */
   #seriesId(row: MinuteAggregate, learned: [string, number][], idsHold: boolean): number {
-    const key = `${row.type}\0${row.name}\0${row.tags}`;
+    const key = seriesKey(row.type, row.name, row.tags);
     const known = this.#knownSeries.get(key);
     if (known !== undefined && (idsHold || this.#touchSeries.run(row.tsSec, row.tsSec, known, row.type, row.name, row.tags).changes === 1)) {
       return known;
@@ -417,6 +424,17 @@ export class SqliteStore {
     this.#write[table].run(...toParams(seriesId, ts, merged));
   }
 
+  /** Remembers the ids of the series written within RECALL_SEEN_WITHIN_SEC of the newest, as of one snapshot. */
+  #recallSeries(): void {
+    const recent = this.db.prepare<[number, number], { id: number; type: MetricType; name: string; tags: string }>(
+      'SELECT id, type, name, tags FROM series WHERE last_seen >= (SELECT max(last_seen) FROM series) - ? LIMIT ?',
+    );
+    this.db.transaction(() => {
+      for (const { id, type, name, tags } of recent.iterate(RECALL_SEEN_WITHIN_SEC, MAX_KNOWN_SERIES)) this.#knownSeries.set(seriesKey(type, name, tags), id);
+      this.#dataVersionOfKnownSeries = this.#dataVersion.get() as number;
+    })();
+  }
+
   /** Rolls up minute rows that predate the rollup tables (see migration 002). */
   #catchUpRollups(): void {
     const next = this.db.prepare<[number], { series_id: number; ts: number; type: MetricType }>(
@@ -437,6 +455,11 @@ export class SqliteStore {
     }
     this.db.exec('DELETE FROM rollup_backlog'); // entries whose series no longer exists
   }
+}
+
+/** The key of #knownSeries. */
+function seriesKey(type: MetricType, name: string, tags: string): string {
+  return `${type}\0${name}\0${tags}`;
 }
 
 function perTable<T>(make: (table: Table) => T): Record<Table, T> {

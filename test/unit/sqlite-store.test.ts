@@ -200,6 +200,37 @@ t.test('known series: last_seen moves forward, a late minute moves first_seen ba
   );
 });
 
+t.test('a store opened on a file remembers its recent series, and still checks them once another connection has written', async (t) => {
+  const path = join(tempDir(t), 'recall.db');
+  const at = (row: MinuteAggregate, tsSec: number): MinuteAggregate => ({ ...row, tsSec });
+  const first = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
+  first.writeMinute([counter('a', [1]), counter('b', [1])]);
+  first.close();
+
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
+  t.teardown(() => store.close());
+  store.writeMinute([at(counter('a', [2]), TS + 60), at(counter('b', [3]), TS + 60)]);
+  const seen = (): unknown => store.db.prepare('SELECT id, name, first_seen, last_seen FROM series ORDER BY id').all();
+  t.same(seen(), [
+    { id: 1, name: 'a', first_seen: TS, last_seen: TS + 60 },
+    { id: 2, name: 'b', first_seen: TS, last_seen: TS + 60 },
+  ], 'the remembered ids are used, and their last seen moves');
+
+  // Another connection removes b and gives its id to c while the store is open.
+  const other = new BetterSqlite3(path);
+  for (const table of ['recent_minute_aggregates', 'hour_aggregates', 'day_aggregates']) other.prepare(`DELETE FROM ${table} WHERE series_id = 2`).run();
+  other.prepare('DELETE FROM series WHERE id = 2').run();
+  other.prepare("INSERT INTO series (id, type, name, tags, first_seen, last_seen) VALUES (2, 'counter', 'c', '', ?, ?)").run(TS, TS);
+  other.close();
+  store.writeMinute([at(counter('b', [7]), TS + 120)]);
+  t.same(
+    readMetrics(path).filter((row) => row.ts === TS + 120).map((row) => [row.name, row.value]),
+    [['b', 7]],
+    'b written as b, not into c',
+  );
+  t.same(store.db.prepare("SELECT name FROM series WHERE id = 2").pluck().get(), 'c');
+});
+
 t.test('the hourly sweep of series without rows forgets their ids, so they can come back', async (t) => {
   const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0, retention: { minuteDays: 1, hourDays: 1, dayDays: 1 } });
   t.teardown(() => store.close());
