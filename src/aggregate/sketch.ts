@@ -32,9 +32,15 @@ export function encodeSketch(sketch: QuantileSketch): Uint8Array {
   const { store, negativeStore: negative } = sketch;
   const integers = Number.isSafeInteger(sketch.zeroCount) && allSafeIntegers(store) && allSafeIntegers(negative);
   const writer = startWriting(integers, sketch.zeroCount);
-  writeStore(writer, integers, store.bins, store.offset, store.count === 0 ? 0 : store.minKey, store.count === 0 ? 0 : store.maxKey - store.minKey + 1);
-  writeStore(writer, integers, negative.bins, negative.offset, negative.count === 0 ? 0 : negative.minKey, negative.count === 0 ? 0 : negative.maxKey - negative.minKey + 1);
+  writeDenseStore(writer, integers, store);
+  writeDenseStore(writer, integers, negative);
   return writer.bytes.slice(0, writer.at);
+}
+
+/** A DDSketch store's keys from its min to its max key; none when it is empty. */
+function writeDenseStore(writer: Writer, integers: boolean, store: Store): void {
+  const n = store.count === 0 ? 0 : store.maxKey - store.minKey + 1;
+  writeStore(writer, integers, store.bins, store.offset, store.minKey, n);
 }
 
 export function decodeSketch(bytes: Uint8Array): QuantileSketch {
@@ -66,7 +72,7 @@ interface KeyedCounts {
 /**
  * A sketch as stored, its bins and nothing else: what the store decodes,
  * merges, reads percentiles from and encodes again for every timer's hour and
- * day row each minute, about four times as fast as through DDSketch's objects
+ * day row each minute, in about 5 µs a row where DDSketch's objects took 6.6
  * (bench/README.md). Its merge and quantiles are DDSketch's, bin for bin.
  */
 export class SketchBins {
@@ -120,10 +126,7 @@ export class SketchBins {
 
   /** quantileOf for these bins: the same value DDSketch holding them gives. */
   quantile(q: number, min: number, max: number): number {
-    const n = this.count;
-    const rank = Math.max(0, Math.ceil(q * n - 1e-9) - 1);
-    const value = this.#valueAtQuantile(n <= 1 ? q : Math.min(1, (rank + 0.5) / (n - 1)));
-    return value < min ? min : value > max ? max : value;
+    return clamp(this.#valueAtQuantile(nearestRankQuantile(q, this.count)), min, max);
   }
 
   /** DDSketch.getValueAtQuantile, on these bins. */
@@ -332,9 +335,17 @@ function unzigzag(n: number): number {
  * a bucket's representative value can lie just outside the observed range.
  */
 export function quantileOf(sketch: QuantileSketch, q: number, min: number, max: number): number {
-  const n = sketch.count;
+  return clamp(sketch.getValueAtQuantile(nearestRankQuantile(q, sketch.count)), min, max);
+}
+
+/** The quantile that DDSketch's getValueAtQuantile reads as the nearest rank of `q` among `n` values. */
+function nearestRankQuantile(q: number, n: number): number {
+  if (n <= 1) return q;
   // 0-based nearest rank; the epsilon keeps 0.99 × 1000 from rounding up to rank 990.
   const rank = Math.max(0, Math.ceil(q * n - 1e-9) - 1);
-  const value = n <= 1 ? sketch.getValueAtQuantile(q) : sketch.getValueAtQuantile(Math.min(1, (rank + 0.5) / (n - 1)));
+  return Math.min(1, (rank + 0.5) / (n - 1));
+}
+
+function clamp(value: number, min: number, max: number): number {
   return value < min ? min : value > max ? max : value;
 }
