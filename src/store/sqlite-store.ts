@@ -364,8 +364,8 @@ export class SqliteStore {
 
   /**
    * The row's series id. A known id holds when no other connection has
-   * written since this store's last write (`idsHold`; its first and last seen
-   * move with the staged rows); otherwise it is confirmed by the UPDATE that
+   * written since the remembered ids were read or last written (`idsHold`;
+   * its first and last seen move with the staged rows); otherwise it is confirmed by the UPDATE that
    * moves them, which matches nothing if another connection deleted the
    * series, and perhaps reused its id. An unknown series is upserted, and
    * what that learned goes into `learned`, to be remembered once the
