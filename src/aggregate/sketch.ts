@@ -30,11 +30,16 @@ const FLOAT_COUNTS = 2;
 
 export function encodeSketch(sketch: QuantileSketch): Uint8Array {
   const { store, negativeStore: negative } = sketch;
-  const integers = Number.isSafeInteger(sketch.zeroCount) && allSafeIntegers(store) && allSafeIntegers(negative);
+  const integers = Number.isSafeInteger(sketch.zeroCount) && integerBins(store) && integerBins(negative);
   const writer = startWriting(integers, sketch.zeroCount);
   writeDenseStore(writer, integers, store);
   writeDenseStore(writer, integers, negative);
   return writer.bytes.slice(0, writer.at);
+}
+
+/** Whether a DDSketch store's counts, from its min to its max key, are all safe integers. */
+function integerBins(store: Store): boolean {
+  return allIntegers(store.bins, store.minKey - store.offset, store.maxKey - store.offset);
 }
 
 /** A DDSketch store's keys from its min to its max key; none when it is empty. */
@@ -139,8 +144,9 @@ export class SketchBins {
   }
 }
 
-function allIntegers(counts: number[]): boolean {
-  for (let i = 0; i < counts.length; i++) if (!Number.isSafeInteger(counts[i])) return false;
+/** Whether counts[first..last] are all safe integers, so the counts take the integer encoding. */
+function allIntegers(counts: number[], first = 0, last = counts.length - 1): boolean {
+  for (let i = first; i <= last; i++) if (!Number.isSafeInteger(counts[i])) return false;
   return true;
 }
 
@@ -203,13 +209,6 @@ export function splitSketch(sketch: QuantileSketch): [QuantileSketch, QuantileSk
   low.negativeStore.copy(sketch.negativeStore);
   for (const part of [low, high]) part.count = part.zeroCount + part.store.count + part.negativeStore.count;
   return [low, high];
-}
-
-function allSafeIntegers(store: Store): boolean {
-  for (let key = store.minKey; key <= store.maxKey; key++) {
-    if (!Number.isSafeInteger(store.bins[key - store.offset])) return false;
-  }
-  return true;
 }
 
 interface Writer {

@@ -505,10 +505,9 @@ function mergeNumericSql(resolution: Exclude<Resolution, '1m'>): string {
  * the settled line are staged as numeric, so none of them has a settled row.
  */
 function mergeStagedSql(table: 'recent' | Exclude<Resolution, '1m'>): string {
-  const ts = table === 'recent' ? 'ts' : table === '1h' ? 'hour_ts' : 'day_ts';
   const exact = EXACT_COLUMNS.join(', ');
   return `INSERT INTO ${TABLE_NAMES[table]} (series_id, ts, ${exact})
-  SELECT series_id, ${ts}, ${exact} FROM ${STAGED_TABLE} WHERE numeric
+  SELECT series_id, ${STAGED_TS[table]}, ${exact} FROM ${STAGED_TABLE} WHERE numeric
   ${NUMERIC_MERGE_SQL}`;
 }
 
@@ -540,9 +539,12 @@ const NUMERIC_MERGE_SQL = `
 /** This connection's staging table for a write's rows (SqliteStore's #stage). */
 const STAGED_TABLE = 'temp.staged_minute_rows';
 const STAGED_COLUMNS = ['series_id', 'ts', 'hour_ts', 'day_ts', 'numeric', ...EXACT_COLUMNS];
-const STAGED_TABLE_SQL = `CREATE TEMP TABLE staged_minute_rows (
+const STAGED_TABLE_SQL = `CREATE TABLE ${STAGED_TABLE} (
   series_id INTEGER NOT NULL, ts INTEGER NOT NULL, hour_ts INTEGER NOT NULL, day_ts INTEGER NOT NULL,
   numeric INTEGER NOT NULL, ${EXACT_COLUMNS.join(', ')})`; // untyped: values kept as given
+
+/** The staged column holding a row's key in each table the staged rows merge into. */
+const STAGED_TS = { recent: 'ts', '1h': 'hour_ts', '1d': 'day_ts' } as const;
 
 /** A staged row's parameters in STAGED_COLUMNS' order. */
 type StagedParams = [seriesId: number, ts: number, hourTs: number, dayTs: number, numeric: 0 | 1, ...exact: ExactParams];
