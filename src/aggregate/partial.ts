@@ -193,11 +193,26 @@ export class GaugePartial {
   }
 }
 
+/**
+ * A set partial's distinct members: a Set of its own, or, in a series' ring,
+ * its interval's share of the series' MemberRing (aggregate/member-ring.ts).
+ */
+export interface Members extends Iterable<string> {
+  readonly size: number;
+  has(member: string): boolean;
+  add(member: string): void;
+  clear(): void;
+}
+
 export class SetPartial {
   readonly type = 'set';
   /** Number of adds (sample rates do not apply to sets). */
   count = 0;
-  readonly members = new Set<string>();
+  readonly members: Members;
+
+  constructor(members: Members = new Set<string>()) {
+    this.members = members;
+  }
 
   add(member: string): void {
     this.count++;

@@ -1,5 +1,6 @@
 import { PARTIAL_INTERVAL_MS, PARTIALS_PER_MINUTE, type MetricType } from '../protocol/metric-type.js';
-import { createPartial, type Partial } from './partial.js';
+import { MemberRing } from './member-ring.js';
+import { createPartial, SetPartial, type Partial } from './partial.js';
 
 /**
  * One series (type, name, canonical tags) in memory: a ring of thirteen
@@ -11,6 +12,8 @@ import { createPartial, type Partial } from './partial.js';
  * costs nothing per series. A slot's partial is made the first time its
  * interval gets a sample, so a new or sparse series holds only the partials
  * it uses (creating thirteen at once made a burst of new series costly).
+ * A set series' slots share one MemberRing, which holds each member once,
+ * and a slot gets a new partial for each interval instead of a cleared one.
  */
 /** Twelve sealed partials plus the current one. */
 export const RING_SLOTS = PARTIALS_PER_MINUTE + 1;
@@ -34,6 +37,8 @@ export class Series {
   /** A set's distinct members admitted in the minute starting at `memberMinuteMs`, for maxSetMembers. */
   memberMinuteMs = Number.NaN;
   minuteMembers = 0;
+  /** A set's members across its slots; null for the other types. */
+  readonly #members: MemberRing | null;
 
   constructor(type: MetricType, name: string, tags: string, nowIntervalMs: number) {
     this.type = type;
@@ -42,16 +47,21 @@ export class Series {
     this.slots = new Array<Partial | undefined>(RING_SLOTS).fill(undefined);
     this.slotStartMs = new Array<number>(RING_SLOTS).fill(Number.NaN);
     this.lastSampleMs = nowIntervalMs;
+    this.#members = type === 'set' ? new MemberRing() : null;
   }
 
   /** The partial for the interval starting at `intervalStartMs`, cleared if it held an older interval. */
   partialAt(intervalStartMs: number): Partial {
     const index = slotIndex(intervalStartMs);
     let partial = this.slots[index];
-    if (partial === undefined) {
+    if (partial !== undefined && this.slotStartMs[index] === intervalStartMs) return partial;
+    if (this.#members !== null) {
+      partial = new SetPartial(this.#members.startInterval(intervalStartMs / PARTIAL_INTERVAL_MS));
+      this.slots[index] = partial;
+    } else if (partial === undefined) {
       partial = createPartial(this.type);
       this.slots[index] = partial;
-    } else if (this.slotStartMs[index] !== intervalStartMs) {
+    } else {
       partial.reset();
     }
     this.slotStartMs[index] = intervalStartMs;
@@ -61,9 +71,11 @@ export class Series {
   /** Empties every slot, once their data is written: after the wall clock stepped back, their intervals come round again. */
   clear(): void {
     for (let i = 0; i < RING_SLOTS; i++) {
-      this.slots[i]?.reset();
+      if (this.#members === null) this.slots[i]?.reset();
+      else this.slots[i] = undefined;
       this.slotStartMs[i] = Number.NaN;
     }
+    this.#members?.clear();
     this.memberMinuteMs = Number.NaN;
   }
 
