@@ -1,7 +1,7 @@
 import { minuteStart, PARTIAL_INTERVAL_MS, type MetricType } from '../protocol/metric-type.js';
 import type { Sample } from '../ingest/parser.js';
 import type { GaugeSection } from '../protocol/partial-line.js';
-import { createPartial, GaugePartial, mergePartial, type CounterPartial, type Partial, type SetPartial, type TimerPartial } from './partial.js';
+import { createPartial, GaugePartial, type Partial, type SetPartial, type TimerPartial } from './partial.js';
 import { Series } from './series.js';
 
 export interface RegistryOptions {
@@ -99,11 +99,12 @@ export class Registry {
     const series = this.#liveSeries(sample.type, sample.name, sample.tags);
     if (series === undefined) return false;
     const now = this.#currentIntervalMs;
+    if (sample.type === 'counter') {
+      series.addCounts(now, 1 / sample.rate, sample.value / sample.rate);
+      return true;
+    }
     const partial = series.partialAt(now);
     switch (sample.type) {
-      case 'counter':
-        (partial as CounterPartial).add(sample.value, sample.rate);
-        break;
       case 'timer':
         (partial as TimerPartial).add(sample.value, sample.rate);
         break;
@@ -139,6 +140,10 @@ export class Registry {
     const series = this.#liveSeries(partial.type, name, tags);
     if (series === undefined) return false;
     const now = this.#currentIntervalMs;
+    if (partial.type === 'counter') {
+      series.addCounts(now, partial.count, partial.sum);
+      return true;
+    }
     const target = series.partialAt(now);
     switch (partial.type) {
       case 'gauge': {
@@ -157,9 +162,8 @@ export class Registry {
       case 'set':
         this.#addMembers(series, target as SetPartial, partial, now);
         break;
-      case 'counter':
       case 'timer':
-        mergePartial(target, partial);
+        (target as TimerPartial).merge(partial);
         break;
     }
     return true;

@@ -1,6 +1,6 @@
 import { PARTIAL_INTERVAL_MS, PARTIALS_PER_MINUTE, type MetricType } from '../protocol/metric-type.js';
 import { MemberRing } from './member-ring.js';
-import { createPartial, SetPartial, type Partial } from './partial.js';
+import { CounterPartial, createPartial, SetPartial, type Partial } from './partial.js';
 
 /**
  * One series (type, name, canonical tags) in memory: a ring of thirteen
@@ -14,6 +14,8 @@ import { createPartial, SetPartial, type Partial } from './partial.js';
  * it uses (creating thirteen at once made a burst of new series costly).
  * A set series' slots share one MemberRing, which holds each member once,
  * and a slot gets a new partial for each interval instead of a cleared one.
+ * A counter series keeps no partial objects: its slots are two sums each in
+ * one array of doubles (addCounts), and a reader visits them as partials.
  */
 /** Twelve sealed partials plus the current one. */
 export const RING_SLOTS = PARTIALS_PER_MINUTE + 1;
@@ -22,7 +24,14 @@ export class Series {
   readonly type: MetricType;
   readonly name: string;
   readonly tags: string;
-  readonly slots: (Partial | undefined)[];
+  /** The slots' partials; null for a counter, whose slots are #counterSums. */
+  readonly #slots: (Partial | undefined)[] | null;
+  /**
+   * A counter's Σ 1/rate and Σ value/rate for each slot, side by side: 224
+   * bytes, where a CounterPartial per slot and their array took about 750
+   * (bench/README.md). NaN until a slot is first used; null for the other types.
+   */
+  readonly #counterSums: number[] | null;
   /**
    * Interval start (ms) of the data in each slot; NaN for a never-used slot.
    * A plain array of doubles: a Float64Array of 13 has an off-heap backing
@@ -44,23 +53,30 @@ export class Series {
     this.type = type;
     this.name = name;
     this.tags = tags;
-    this.slots = new Array<Partial | undefined>(RING_SLOTS).fill(undefined);
+    this.#slots = type === 'counter' ? null : new Array<Partial | undefined>(RING_SLOTS).fill(undefined);
+    // Filled with a double, so that the array holds unboxed doubles from the start.
+    this.#counterSums = type === 'counter' ? new Array<number>(2 * RING_SLOTS).fill(Number.NaN) : null;
     this.slotStartMs = new Array<number>(RING_SLOTS).fill(Number.NaN);
     this.lastSampleMs = nowIntervalMs;
     this.#members = type === 'set' ? new MemberRing() : null;
   }
 
-  /** The partial for the interval starting at `intervalStartMs`, cleared if it held an older interval. */
+  /**
+   * The partial for the interval starting at `intervalStartMs`, cleared if it
+   * held an older interval; for every type but counters, which addCounts.
+   */
   partialAt(intervalStartMs: number): Partial {
+    const slots = this.#slots;
+    if (slots === null) throw new TypeError('a counter series has no partials to add to: use addCounts');
     const index = slotIndex(intervalStartMs);
-    let partial = this.slots[index];
+    let partial = slots[index];
     if (partial !== undefined && this.slotStartMs[index] === intervalStartMs) return partial;
     if (this.#members !== null) {
       partial = new SetPartial(this.#members.startInterval(intervalStartMs / PARTIAL_INTERVAL_MS));
-      this.slots[index] = partial;
+      slots[index] = partial;
     } else if (partial === undefined) {
       partial = createPartial(this.type);
-      this.slots[index] = partial;
+      slots[index] = partial;
     } else {
       partial.reset();
     }
@@ -68,23 +84,50 @@ export class Series {
     return partial;
   }
 
+  /**
+   * Adds to a counter's interval starting at `intervalStartMs` what
+   * CounterPartial.add or merge would: `count` (Σ 1/rate) and `sum` (Σ value/rate).
+   */
+  addCounts(intervalStartMs: number, count: number, sum: number): void {
+    const sums = this.#counterSums as number[];
+    const index = slotIndex(intervalStartMs);
+    const at = 2 * index;
+    if (this.slotStartMs[index] !== intervalStartMs) {
+      this.slotStartMs[index] = intervalStartMs;
+      sums[at] = count;
+      sums[at + 1] = sum;
+      return;
+    }
+    sums[at] = (sums[at] as number) + count;
+    sums[at + 1] = (sums[at + 1] as number) + sum;
+  }
+
   /** Empties every slot, once their data is written: after the wall clock stepped back, their intervals come round again. */
   clear(): void {
+    // A counter's sums restart with their slot's next interval.
     for (let i = 0; i < RING_SLOTS; i++) {
-      if (this.#members === null) this.slots[i]?.reset();
-      else this.slots[i] = undefined;
+      if (this.#members !== null) this.#slots![i] = undefined;
+      else this.#slots?.[i]?.reset();
       this.slotStartMs[i] = Number.NaN;
     }
     this.#members?.clear();
     this.memberMinuteMs = Number.NaN;
   }
 
-  /** Calls `visit` for every slot whose interval starts in [fromMs, toMs). */
+  /** Calls `visit` for every slot whose interval starts in [fromMs, toMs); a counter's slot as a new CounterPartial. */
   forEachPartial(fromMs: number, toMs: number, visit: (partial: Partial) => void): void {
     for (let i = 0; i < RING_SLOTS; i++) {
       const startMs = this.slotStartMs[i] as number;
-      if (startMs >= fromMs && startMs < toMs) visit(this.slots[i] as Partial);
+      if (startMs >= fromMs && startMs < toMs) visit(this.#slots === null ? this.#counterPartial(i) : (this.#slots[i] as Partial));
     }
+  }
+
+  #counterPartial(index: number): CounterPartial {
+    const sums = this.#counterSums as number[];
+    const partial = new CounterPartial();
+    partial.count = sums[2 * index] as number;
+    partial.sum = sums[2 * index + 1] as number;
+    return partial;
   }
 }
 

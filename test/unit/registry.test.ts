@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { CounterPartial, Partial as MetricPartial, TimerPartial } from '../../src/aggregate/partial.js';
+import { CounterPartial, type Partial as MetricPartial, type TimerPartial } from '../../src/aggregate/partial.js';
 import { intervalStart, Registry, type RegistryOptions } from '../../src/aggregate/registry.js';
 import { RING_SLOTS, slotIndex, type Series } from '../../src/aggregate/series.js';
 import { liveView } from '../../src/aggregate/moving-average.js';
@@ -187,6 +187,26 @@ t.test('sample rates: a counter adds value/rate, a timer counts 1/rate', async (
 
   registry.add(sample('set', 's', 0, { member: 'a', rate: 0.5 }));
   t.match(summarizeMinute(onlySeries(registry, 'set', 's'), M0), { count: 1, members: ['a'] }, 'a set ignores the rate');
+});
+
+t.test("a counter's slot sums what a CounterPartial would, from samples and merged partials alike", async (t) => {
+  const registry = new Registry(OPTIONS, M0);
+  const reference = new CounterPartial();
+  const rates = [1, 0.1, 0.3, 0.7];
+  for (let i = 0; i < 20; i++) {
+    const rate = rates[i % rates.length] as number;
+    registry.add(sample('counter', 'hits', i * 1.25, { rate }));
+    reference.add(i * 1.25, rate);
+    if (i % 5 === 0) {
+      const pushed = new CounterPartial();
+      pushed.add(i + 0.5, 0.3);
+      registry.addPartial('hits', '', pushed);
+      reference.merge(pushed);
+    }
+  }
+  const series = onlySeries(registry, 'counter', 'hits');
+  t.same(partialFor(series, M0), reference, 'count and sum equal to the last bit');
+  t.throws(() => series.partialAt(M0), TypeError, 'a counter has no partial object to add to');
 });
 
 t.test('maxSetMembers bounds the distinct members a set takes per minute', async (t) => {
