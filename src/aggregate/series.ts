@@ -93,10 +93,10 @@ export class Series {
     const index = slotIndex(intervalStartMs);
     const at = 2 * index;
     if (this.slotStartMs[index] !== intervalStartMs) {
+      // The slot held an older interval (or none): it restarts from zero, as CounterPartial.reset.
       this.slotStartMs[index] = intervalStartMs;
-      sums[at] = count;
-      sums[at + 1] = sum;
-      return;
+      sums[at] = 0;
+      sums[at + 1] = 0;
     }
     sums[at] = (sums[at] as number) + count;
     sums[at + 1] = (sums[at + 1] as number) + sum;
