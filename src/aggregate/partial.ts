@@ -120,20 +120,39 @@ export class TimerPartial {
 
   #record(value: number): void {
     if (this.#sketch !== null) return this.#sketch.accept(value);
-    if (this.#valueCount === EXACT_VALUES) return this.#materialize().accept(value);
-    if (this.#values === null || this.#values.length === this.#valueCount) this.#values = grownValues(this.#values, this.#valueCount);
-    this.#values[this.#valueCount++] = value;
+    const values = appendValue(this.#values, this.#valueCount, value);
+    if (values === null) return this.#materialize().accept(value);
+    this.#values = values;
+    this.#valueCount++;
   }
 
   #materialize(): QuantileSketch {
     if (this.#sketch === null) {
-      const sketch = createSketch();
-      for (let i = 0; i < this.#valueCount; i++) sketch.accept(this.#values![i] as number);
-      this.#sketch = sketch;
+      this.#sketch = sketchOfValues(this.#values, this.#valueCount);
       this.#valueCount = 0;
     }
     return this.#sketch;
   }
+}
+
+/**
+ * Puts `value` after the `count` exact values in `values`, in a grown buffer
+ * when it is full; returns the buffer, or null when the timer already holds
+ * EXACT_VALUES and the value belongs in a sketch. Shared by TimerPartial and
+ * a timer series' ring (aggregate/timer-ring.ts).
+ */
+export function appendValue(values: number[] | null, count: number, value: number): number[] | null {
+  if (count === EXACT_VALUES) return null;
+  const buffer = values === null || values.length === count ? grownValues(values, count) : values;
+  buffer[count] = value;
+  return buffer;
+}
+
+/** A sketch of the first `count` of `values`. */
+export function sketchOfValues(values: readonly number[] | null, count: number): QuantileSketch {
+  const sketch = createSketch();
+  for (let i = 0; i < count; i++) sketch.accept(values![i] as number);
+  return sketch;
 }
 
 /** A value buffer with room for more than `count` values, holding the first `count` of `values`. */

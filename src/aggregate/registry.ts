@@ -1,7 +1,7 @@
 import { minuteStart, PARTIAL_INTERVAL_MS, type MetricType } from '../protocol/metric-type.js';
 import type { Sample } from '../ingest/parser.js';
 import type { GaugeSection } from '../protocol/partial-line.js';
-import { createPartial, GaugePartial, type Partial, type SetPartial, type TimerPartial } from './partial.js';
+import { createPartial, GaugePartial, type Partial, type SetPartial } from './partial.js';
 import { Series } from './series.js';
 
 export interface RegistryOptions {
@@ -99,33 +99,30 @@ export class Registry {
     const series = this.#liveSeries(sample.type, sample.name, sample.tags);
     if (series === undefined) return false;
     const now = this.#currentIntervalMs;
-    if (sample.type === 'counter') {
-      series.addCounts(now, 1 / sample.rate, sample.value / sample.rate);
-      return true;
-    }
-    const partial = series.partialAt(now);
     switch (sample.type) {
+      case 'counter':
+        series.addCounts(now, 1 / sample.rate, sample.value / sample.rate);
+        return true;
       case 'timer':
-        (partial as TimerPartial).add(sample.value, sample.rate);
-        break;
+        series.addTimer(now, sample.value, sample.rate);
+        return true;
       case 'gauge': {
         const value = sample.gaugeDelta && series.hasGaugeValue ? series.gaugeValue + sample.value : sample.value;
         series.gaugeValue = value;
         series.hasGaugeValue = true;
-        (partial as GaugePartial).add(value, now);
-        break;
+        (series.partialAt(now) as GaugePartial).add(value, now);
+        return true;
       }
       case 'set': {
-        const set = partial as SetPartial;
+        const set = series.partialAt(now) as SetPartial;
         if (!set.members.has(sample.member) && !this.#admitMember(series, sample.member, now)) {
           this.setMembersDropped++;
           return false;
         }
         set.add(sample.member);
-        break;
+        return true;
       }
     }
-    return true;
   }
 
   /**
@@ -140,14 +137,15 @@ export class Registry {
     const series = this.#liveSeries(partial.type, name, tags);
     if (series === undefined) return false;
     const now = this.#currentIntervalMs;
-    if (partial.type === 'counter') {
-      series.addCounts(now, partial.count, partial.sum);
-      return true;
-    }
-    const target = series.partialAt(now);
     switch (partial.type) {
+      case 'counter':
+        series.addCounts(now, partial.count, partial.sum);
+        return true;
+      case 'timer':
+        series.mergeTimer(now, partial);
+        return true;
       case 'gauge': {
-        const gauge = target as GaugePartial;
+        const gauge = series.partialAt(now) as GaugePartial;
         if (gaugeOffsets !== null) {
           const base = series.hasGaugeValue ? series.gaugeValue : 0;
           gauge.merge(offsetGauge(gaugeOffsets, base));
@@ -157,16 +155,12 @@ export class Registry {
           gauge.merge(partial);
           setGaugeValue(series, gauge, partial.last, now);
         }
-        break;
+        return true;
       }
       case 'set':
-        this.#addMembers(series, target as SetPartial, partial, now);
-        break;
-      case 'timer':
-        (target as TimerPartial).merge(partial);
-        break;
+        this.#addMembers(series, series.partialAt(now) as SetPartial, partial, now);
+        return true;
     }
-    return true;
   }
 
   #addMembers(series: Series, target: SetPartial, partial: SetPartial, nowMs: number): void {

@@ -1,6 +1,7 @@
 import { PARTIAL_INTERVAL_MS, PARTIALS_PER_MINUTE, type MetricType } from '../protocol/metric-type.js';
 import { MemberRing } from './member-ring.js';
-import { CounterPartial, createPartial, SetPartial, type Partial } from './partial.js';
+import { CounterPartial, createPartial, SetPartial, type Partial, type TimerPartial } from './partial.js';
+import { TimerRing } from './timer-ring.js';
 
 /**
  * One series (type, name, canonical tags) in memory: a ring of thirteen
@@ -14,8 +15,9 @@ import { CounterPartial, createPartial, SetPartial, type Partial } from './parti
  * it uses (creating thirteen at once made a burst of new series costly).
  * A set series' slots share one MemberRing, which holds each member once,
  * and a slot gets a new partial for each interval instead of a cleared one.
- * A counter series keeps no partial objects: its slots are two sums each in
- * one array of doubles (addCounts), and a reader visits them as partials.
+ * Counter and timer series keep no partial objects: a counter's slots are
+ * two sums each in one array of doubles (addCounts), a timer's a TimerRing
+ * (addTimer, mergeTimer), and a reader visits them as partials.
  */
 /** Twelve sealed partials plus the current one. */
 export const RING_SLOTS = PARTIALS_PER_MINUTE + 1;
@@ -24,7 +26,7 @@ export class Series {
   readonly type: MetricType;
   readonly name: string;
   readonly tags: string;
-  /** The slots' partials; null for a counter, whose slots are #counterSums. */
+  /** The slots' partials, for gauges and sets; null for counters (#counterSums) and timers (#timers). */
   readonly #slots: (Partial | undefined)[] | null;
   /**
    * A counter's Σ 1/rate and Σ value/rate for each slot, side by side: 224
@@ -32,6 +34,8 @@ export class Series {
    * (bench/README.md). NaN until a slot is first used; null for the other types.
    */
   readonly #counterSums: number[] | null;
+  /** A timer's slots; null for the other types. */
+  readonly #timers: TimerRing | null;
   /**
    * Interval start (ms) of the data in each slot; NaN for a never-used slot.
    * A plain array of doubles: a Float64Array of 13 has an off-heap backing
@@ -53,21 +57,22 @@ export class Series {
     this.type = type;
     this.name = name;
     this.tags = tags;
-    this.#slots = type === 'counter' ? null : new Array<Partial | undefined>(RING_SLOTS).fill(undefined);
+    this.#slots = type === 'counter' || type === 'timer' ? null : new Array<Partial | undefined>(RING_SLOTS).fill(undefined);
     // Filled with a double, so that the array holds unboxed doubles from the start.
     this.#counterSums = type === 'counter' ? new Array<number>(2 * RING_SLOTS).fill(Number.NaN) : null;
     this.slotStartMs = new Array<number>(RING_SLOTS).fill(Number.NaN);
     this.lastSampleMs = nowIntervalMs;
     this.#members = type === 'set' ? new MemberRing() : null;
+    this.#timers = type === 'timer' ? new TimerRing(RING_SLOTS) : null;
   }
 
   /**
    * The partial for the interval starting at `intervalStartMs`, cleared if it
-   * held an older interval; for every type but counters, which addCounts.
+   * held an older interval; for gauges and sets (counters addCounts, timers addTimer).
    */
   partialAt(intervalStartMs: number): Partial {
     const slots = this.#slots;
-    if (slots === null) throw new TypeError('a counter series has no partials to add to: use addCounts');
+    if (slots === null) throw new TypeError(`a ${this.type} series has no partials to add to`);
     const index = slotIndex(intervalStartMs);
     let partial = slots[index];
     if (partial !== undefined && this.slotStartMs[index] === intervalStartMs) return partial;
@@ -90,21 +95,40 @@ export class Series {
    */
   addCounts(intervalStartMs: number, count: number, sum: number): void {
     const sums = this.#counterSums as number[];
-    const index = slotIndex(intervalStartMs);
-    const at = 2 * index;
-    if (this.slotStartMs[index] !== intervalStartMs) {
-      // The slot held an older interval (or none): it restarts from zero, as CounterPartial.reset.
-      this.slotStartMs[index] = intervalStartMs;
-      sums[at] = 0;
-      sums[at + 1] = 0;
-    }
+    const at = 2 * this.#claimSlot(intervalStartMs);
     sums[at] = (sums[at] as number) + count;
     sums[at + 1] = (sums[at + 1] as number) + sum;
   }
 
+  /** TimerPartial.add on a timer's interval starting at `intervalStartMs`. */
+  addTimer(intervalStartMs: number, value: number, rate: number): void {
+    (this.#timers as TimerRing).add(this.#claimSlot(intervalStartMs), value, rate);
+  }
+
+  /** TimerPartial.merge of `partial` into a timer's interval starting at `intervalStartMs`. */
+  mergeTimer(intervalStartMs: number, partial: TimerPartial): void {
+    (this.#timers as TimerRing).merge(this.#claimSlot(intervalStartMs), partial);
+  }
+
+  /** A counter's or timer's slot for the interval, restarted from zero (as a partial's reset) if it held an older one or none. */
+  #claimSlot(intervalStartMs: number): number {
+    const index = slotIndex(intervalStartMs);
+    if (this.slotStartMs[index] !== intervalStartMs) {
+      this.slotStartMs[index] = intervalStartMs;
+      if (this.#timers !== null) {
+        this.#timers.start(index);
+      } else {
+        const sums = this.#counterSums as number[];
+        sums[2 * index] = 0;
+        sums[2 * index + 1] = 0;
+      }
+    }
+    return index;
+  }
+
   /** Empties every slot, once their data is written: after the wall clock stepped back, their intervals come round again. */
   clear(): void {
-    // A counter's sums restart with their slot's next interval.
+    // A counter's or timer's slot restarts with its next interval (#claimSlot).
     for (let i = 0; i < RING_SLOTS; i++) {
       if (this.#members !== null) this.#slots![i] = undefined;
       else this.#slots?.[i]?.reset();
@@ -114,12 +138,20 @@ export class Series {
     this.memberMinuteMs = Number.NaN;
   }
 
-  /** Calls `visit` for every slot whose interval starts in [fromMs, toMs); a counter's slot as a new CounterPartial. */
+  /**
+   * Calls `visit` for every slot whose interval starts in [fromMs, toMs); a
+   * counter's or timer's slot as a new partial, to read or merge from.
+   */
   forEachPartial(fromMs: number, toMs: number, visit: (partial: Partial) => void): void {
     for (let i = 0; i < RING_SLOTS; i++) {
       const startMs = this.slotStartMs[i] as number;
-      if (startMs >= fromMs && startMs < toMs) visit(this.#slots === null ? this.#counterPartial(i) : (this.#slots[i] as Partial));
+      if (startMs >= fromMs && startMs < toMs) visit(this.#partialOf(i));
     }
+  }
+
+  #partialOf(index: number): Partial {
+    if (this.#slots !== null) return this.#slots[index] as Partial;
+    return this.#timers !== null ? this.#timers.partial(index) : this.#counterPartial(index);
   }
 
   #counterPartial(index: number): CounterPartial {

@@ -1,0 +1,66 @@
+import t from 'tap';
+import { TimerPartial } from '../../src/aggregate/partial.js';
+import { figuresOf } from '../../src/aggregate/partial-figures.js';
+import { TimerRing } from '../../src/aggregate/timer-ring.js';
+import { prng } from '../helpers/prng.js';
+
+// A timer series' slots (aggregate/timer-ring.ts) against one TimerPartial per
+// slot fed the same samples and merges, with sample rates, merged partials that
+// hold values or a sketch, slots that pass 32 values and slots restarted for a
+// new interval: every slot must read back with the same figures, the same
+// exact values while there are at most 32, and then the same sketch.
+
+const SLOTS = 4;
+
+/** A partial of `n` random values, to merge: past 32 values it holds a sketch. */
+function randomPartial(random: () => number, n: number): TimerPartial {
+  const partial = new TimerPartial();
+  for (let i = 0; i < n; i++) partial.add(Math.round(random() * 100_000) / 100, random() < 0.3 ? 0.25 : 1);
+  return partial;
+}
+
+t.test('each slot reads back as the TimerPartial fed the same', async (t) => {
+  for (let trial = 0; trial < 10; trial++) {
+    const random = prng(Math.imul(trial + 1, 0x9e3779b9));
+    const pick = (n: number): number => Math.floor(random() * n);
+    const ring = new TimerRing(SLOTS);
+    const reference = Array.from({ length: SLOTS }, () => new TimerPartial());
+    for (let index = 0; index < SLOTS; index++) ring.start(index);
+    let mismatches = 0;
+    for (let step = 0; step < 1500; step++) {
+      const index = pick(SLOTS);
+      const roll = random();
+      if (roll < 0.02) {
+        ring.start(index);
+        reference[index]!.reset();
+      } else if (roll < 0.08) {
+        const merged = randomPartial(random, random() < 0.3 ? 33 + pick(40) : pick(20));
+        ring.merge(index, merged);
+        reference[index]!.merge(merged);
+      } else {
+        const value = random() < 0.1 ? 0 : Math.round(random() * 1_000_000) / 1000;
+        const rate = [1, 0.5, 0.1][pick(3)] as number;
+        ring.add(index, value, rate);
+        reference[index]!.add(value, rate);
+      }
+      for (let i = 0; i < SLOTS; i++) if (JSON.stringify(figuresOf(ring.partial(i))) !== JSON.stringify(figuresOf(reference[i]!))) mismatches++;
+    }
+    t.equal(mismatches, 0, `trial ${trial}`);
+  }
+});
+
+t.test("a slot's partial is a copy of its values, and a restarted slot starts empty", async (t) => {
+  const ring = new TimerRing(2);
+  ring.start(0);
+  ring.add(0, 5, 1);
+  const read = ring.partial(0);
+  read.add(7, 1);
+  t.same(ring.partial(0).values, [5], 'adding to what was read leaves the slot alone');
+  ring.start(0);
+  t.match(figuresOf(ring.partial(0)), { count: 0, samples: 0, sum: 0, min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY, values: [] });
+  for (let i = 0; i < 40; i++) ring.add(0, i, 1);
+  t.equal(ring.partial(0).values, null, 'past 32 values the slot holds a sketch');
+  ring.start(0);
+  ring.add(0, 3, 1);
+  t.same(ring.partial(0).values, [3], 'and a restarted slot goes back to exact values');
+});
