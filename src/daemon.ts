@@ -261,6 +261,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         seriesIdleMs: config.seriesIdleSec * 1000,
         elapsedMs: () => performance.now(),
         defer: deferFlushWork,
+        timers: clock,
       });
       flusher = activeFlusher;
       let minute = minuteStart(clock.now());

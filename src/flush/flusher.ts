@@ -5,11 +5,30 @@ import type { Series } from '../aggregate/series.js';
 import { MINUTE_MS, minuteStart } from '../protocol/metric-type.js';
 import type { Logger } from '../log.js';
 import type { SelfMetrics } from '../self-metrics.js';
+import type { Clock, TimerHandle } from './clock.js';
 
 /** Where finished minutes go; the SQLite store in the daemon, anything in tests. */
 export interface MinuteSink {
   /** Writes (merging into existing rows) all rows of one minute, atomically. */
   writeMinute(rows: MinuteAggregate[]): void;
+  /**
+   * Takes a large minute whose rows are summarized as the sink takes them,
+   * so that the writing starts at once and only the rows not yet written
+   * are held, not the whole minute's (about 40 MiB at 100k series). Never
+   * throws. A sink without it is handed large minutes whole.
+   */
+  streamMinute?(minute: MinuteStream): void;
+}
+
+/** A minute's rows, summarized as they are taken (MinuteSink.streamMinute), in order. */
+export interface MinuteStream {
+  /**
+   * Up to `limit` more rows, summarized now for at most SUMMARIZE_BUDGET_MS,
+   * so possibly fewer; none once every row has been taken.
+   */
+  take(limit: number): MinuteAggregate[];
+  /** True once every row has been taken. */
+  readonly done: boolean;
 }
 
 /** A registry of up to this many series is summarized inside the tick that ends its minute. */
@@ -22,6 +41,13 @@ export const INLINE_SERIES = 1000;
 export const SUMMARIZE_BUDGET_MS = 10;
 /** Series summarized between two looks at the clock. */
 const SERIES_PER_CLOCK_READ = 64;
+/**
+ * A streamed minute the sink has not taken to the end this long after its
+ * tick is summarized ahead in the flusher's own turns, the rows waiting for
+ * the sink: the minute must be summarized before the next tick (5 s later),
+ * and without this a slow writer would leave the rest to that tick, all at once.
+ */
+export const STREAM_AHEAD_AFTER_MS = 2500;
 
 /** A minute being summarized, perhaps across event-loop turns. */
 interface PendingMinute {
@@ -29,6 +55,7 @@ interface PendingMinute {
   /** The series when the minute ended; the next `next` of them are done. */
   series: Series[];
   next: number;
+  /** Rows summarized: all of the minute when handed whole; of a streamed one, those not yet taken. */
   rows: MinuteAggregate[];
   /** The self-metrics of the minute, taken when it ended. */
   selfRows: MinuteAggregate[];
@@ -49,6 +76,8 @@ export interface FlusherOptions {
   elapsedMs: () => number;
   /** Runs the next step of a large minute after pending I/O (setImmediate in the daemon). */
   defer: (next: () => void) => void;
+  /** Times STREAM_AHEAD_AFTER_MS. */
+  timers: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 }
 
 /**
@@ -61,7 +90,12 @@ export class Flusher {
   /** Every minute before this one (start, ms) has been written. */
   #flushedBeforeMs: number;
   #closed = false;
+  /** A minute the flusher summarizes in turns of its own, to hand whole. */
   #pending: PendingMinute | undefined;
+  /** A minute the sink summarizes as it takes rows, not yet summarized to the end. */
+  #streaming: PendingMinute | undefined;
+  /** Set while #streaming is: STREAM_AHEAD_AFTER_MS. */
+  #streamAheadTimer: TimerHandle | undefined;
   readonly #idleWaiters: (() => void)[] = [];
 
   constructor(options: FlusherOptions) {
@@ -98,8 +132,9 @@ export class Flusher {
     if (minuteEnded) {
       const evictBeforeMs = currentMinute - this.#options.seriesIdleMs;
       // Eviction scans every series (a few ms at 100k): a large minute's eviction waits for its summary.
-      if (this.#pending === undefined) this.#evictIdle(evictBeforeMs);
-      else this.#pending.evictBeforeMs = evictBeforeMs;
+      if (this.#pending !== undefined) this.#pending.evictBeforeMs = evictBeforeMs;
+      else if (this.#streaming !== undefined) this.#options.defer(() => this.#evictIdle(evictBeforeMs));
+      else this.#evictIdle(evictBeforeMs);
     }
   }
 
@@ -178,8 +213,64 @@ export class Flusher {
       return;
     }
     job.busyMs = elapsedMs() - startedMs;
+    const { sink } = this.#options;
+    if (sink.streamMinute !== undefined) {
+      this.#streaming = job;
+      this.#streamAheadTimer = this.#options.timers.setTimeout(() => this.#summarizeAhead(job), STREAM_AHEAD_AFTER_MS);
+      sink.streamMinute(this.#streamOf(job));
+      return;
+    }
     this.#pending = job;
     this.#options.defer(() => this.#step(job));
+  }
+
+  /**
+   * The job's rows as the sink takes them: summarized on demand, or ahead
+   * by #finishPending before the registry moved on, then the self-metrics.
+   * The last row taken completes the flush.
+   */
+  #streamOf(job: PendingMinute): MinuteStream {
+    const { elapsedMs } = this.#options;
+    const selfRows = job.selfRows.length;
+    let given = 0;
+    let done = false;
+    return {
+      take: (limit) => {
+        if (done) return [];
+        const startedMs = elapsedMs();
+        if (job.rows.length < limit) summarizeSome(job, startedMs + SUMMARIZE_BUDGET_MS, elapsedMs, limit);
+        if (job.next === job.series.length) {
+          if (this.#streaming === job) this.#endStreaming();
+          for (const row of job.selfRows.splice(0)) job.rows.push(row);
+        }
+        const taken = job.rows.splice(0, limit);
+        given += taken.length;
+        done = job.next === job.series.length && job.rows.length === 0;
+        job.busyMs += elapsedMs() - startedMs;
+        if (done) this.#flushed(job.minuteStartMs, given - selfRows, given, job.busyMs);
+        return taken;
+      },
+      get done() {
+        return done;
+      },
+    };
+  }
+
+  /** A turn's worth of a streamed minute the sink is slow to take, and the next turn's. */
+  #summarizeAhead(job: PendingMinute): void {
+    if (this.#streaming !== job) return;
+    const { elapsedMs } = this.#options;
+    const startedMs = elapsedMs();
+    summarizeSome(job, startedMs + SUMMARIZE_BUDGET_MS, elapsedMs);
+    job.busyMs += elapsedMs() - startedMs;
+    if (job.next < job.series.length) this.#options.defer(() => this.#summarizeAhead(job));
+    else this.#endStreaming();
+  }
+
+  #endStreaming(): void {
+    this.#streaming = undefined;
+    if (this.#streamAheadTimer !== undefined) this.#options.timers.clearTimeout(this.#streamAheadTimer);
+    this.#streamAheadTimer = undefined;
   }
 
   /** One turn's worth of the pending minute; a step left over from a finished minute does nothing. */
@@ -196,8 +287,18 @@ export class Flusher {
     this.#complete(job, startedMs);
   }
 
-  /** Summarizes what is left of the pending minute at once. */
+  /**
+   * Summarizes what is left of the pending minute at once, and of a
+   * streamed one, whose rows then wait for the sink.
+   */
   #finishPending(): void {
+    const streaming = this.#streaming;
+    if (streaming !== undefined) {
+      this.#endStreaming();
+      const startedMs = this.#options.elapsedMs();
+      summarizeSome(streaming, Number.POSITIVE_INFINITY, this.#options.elapsedMs);
+      streaming.busyMs += this.#options.elapsedMs() - startedMs;
+    }
     const job = this.#pending;
     if (job === undefined) return;
     const startedMs = this.#options.elapsedMs();
@@ -229,19 +330,23 @@ export class Flusher {
       logger.error({ err: error, minute: new Date(minuteStartMs).toISOString(), rows: rows.length }, 'minute flush failed');
       return;
     }
-    const durationMs = job.busyMs + elapsedMs() - startedMs;
-    selfMetrics.lastFlushDurationMs = durationMs;
-    logger.info(
-      { minute: new Date(minuteStartMs).toISOString(), series: userRows, rows: rows.length, durationMs: round3(durationMs) },
-      'flushed minute',
-    );
+    this.#flushed(minuteStartMs, userRows, rows.length, job.busyMs + elapsedMs() - startedMs);
+  }
+
+  /** Records a minute handed to the sink: `durationMs` is the time spent summarizing and handing it. */
+  #flushed(minuteStartMs: number, series: number, rows: number, durationMs: number): void {
+    this.#options.selfMetrics.lastFlushDurationMs = durationMs;
+    this.#options.logger.info({ minute: new Date(minuteStartMs).toISOString(), series, rows, durationMs: round3(durationMs) }, 'flushed minute');
   }
 }
 
-/** Summarizes the job's series in order until all are done or, checked every few series, `deadline` has passed. */
-function summarizeSome(job: PendingMinute, deadline: number, elapsedMs: () => number): void {
+/**
+ * Summarizes the job's series in order until all are done, the job holds
+ * `rowLimit` rows, or, checked every few series, `deadline` has passed.
+ */
+function summarizeSome(job: PendingMinute, deadline: number, elapsedMs: () => number, rowLimit = Number.POSITIVE_INFINITY): void {
   const { series, minuteStartMs, rows } = job;
-  while (job.next < series.length) {
+  while (job.next < series.length && rows.length < rowLimit) {
     const row = summarizeMinute(series[job.next] as Series, minuteStartMs);
     if (row !== null) rows.push(row);
     job.next++;

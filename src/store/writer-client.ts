@@ -4,7 +4,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { MinuteAggregate } from '../aggregate/summarize.js';
 import { DattssError } from '../errors.js';
-import type { MinuteSink } from '../flush/flusher.js';
+import type { MinuteSink, MinuteStream } from '../flush/flusher.js';
 import type { Logger } from '../log.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { SettlePacing, SqliteStoreOptions } from './sqlite-store.js';
@@ -64,6 +64,16 @@ export const MAX_RESTARTS_WITHOUT_PROGRESS = 3;
 
 const NO_STATE: WriterState = { failing: false, flushErrors: 0, backlogDropped: 0, flushBacklog: 0 };
 
+/**
+ * A minute not known to be written. A streamed one gets its rows from the
+ * stream as they are handed over. Rows the thread has written are let go of
+ * (undefined) before the whole minute is: they are never handed over again.
+ */
+interface HeldMinute {
+  rows: (MinuteAggregate | undefined)[];
+  stream: MinuteStream | undefined;
+}
+
 /** A started writer, and the progress it keeps in shared memory (store/writer-protocol.ts). */
 interface Launched {
   writer: Worker | MessagePort;
@@ -96,10 +106,14 @@ export class WriterClient implements MinuteSink {
    * the thread, the next has `#postedOfNext` rows there. The first is the
    * thread's minute number `#firstIndex`, counted from its start.
    */
-  #minutes: MinuteAggregate[][] = [];
+  #minutes: HeldMinute[] = [];
   #posted = 0;
   #postedOfNext = 0;
   #firstIndex = 0;
+  /** Rows of the first minute let go of (written by the thread). */
+  #releasedOfFirst = 0;
+  /** A stream gave fewer rows than asked, its time for the turn spent: post again next turn. */
+  #streamPaused = false;
   #postScheduled = false;
   /** `idle` requests by id: resolved with true when answered, false when the thread died first. */
   readonly #idleWaiters = new Map<number, (answered: boolean) => void>();
@@ -131,11 +145,24 @@ export class WriterClient implements MinuteSink {
 
   /** Never throws: the rows go to the thread over the next turns, in order. */
   writeMinute(rows: MinuteAggregate[]): void {
+    this.#hold({ rows, stream: undefined });
+  }
+
+  /** Never throws: the rows are summarized as they are handed to the thread, after every minute before. */
+  streamMinute(minute: MinuteStream): void {
+    this.#hold({ rows: [], stream: minute });
+  }
+
+  #hold(minute: HeldMinute): void {
     if (this.#lost(1)) return;
     this.#forgetWritten();
-    this.#minutes.push(rows);
+    this.#minutes.push(minute);
     this.#countBacklog();
-    if (!this.#postScheduled) this.#postSome();
+    if (this.#postScheduled) return;
+    // A stream summarizes as it is handed over: not in the tick that ended its minute.
+    if (minute.stream === undefined) return this.#postSome();
+    this.#postScheduled = true;
+    this.#options.defer(() => this.#postSome());
   }
 
   writeEventsAndChecks(events: DogEvent[], checks: ServiceCheck[]): void {
@@ -203,12 +230,13 @@ export class WriterClient implements MinuteSink {
     if (this.#writer === undefined) return;
     const room = this.#state.failing ? Number.POSITIVE_INFINITY : MAX_ROWS_IN_FLIGHT - this.#rowsInFlight();
     let budget = Math.min(POST_ROWS_PER_TURN, room);
-    while (budget > 0 && this.#posted < this.#minutes.length) budget -= this.#postRows(budget);
+    this.#streamPaused = false;
+    while (budget > 0 && this.#posted < this.#minutes.length && !this.#streamPaused) budget -= this.#postRows(budget);
     if (this.#posted === this.#minutes.length || this.#closed !== undefined) return;
     this.#postScheduled = true;
-    // Stopped by the turn's share: go on next turn. Stopped by the thread: look again shortly.
+    // Stopped by the turn's share or a stream's time: go on next turn. Stopped by the thread: look again shortly.
     const next = () => this.#options.defer(() => this.#postSome());
-    if (room > POST_ROWS_PER_TURN) next();
+    if (room > POST_ROWS_PER_TURN || this.#streamPaused) next();
     else setTimeout(next, IN_FLIGHT_POLL_MS);
   }
 
@@ -216,19 +244,30 @@ export class WriterClient implements MinuteSink {
   #rowsInFlight(): number {
     const written = this.#forgetWritten();
     let posted = this.#postedOfNext;
-    for (let i = 0; i < this.#posted; i++) posted += (this.#minutes[i] as MinuteAggregate[]).length;
+    for (let i = 0; i < this.#posted; i++) posted += (this.#minutes[i] as HeldMinute).rows.length;
     // Written rows of the first minute count only when it is the one the thread is writing.
     const writtenOfFirst = this.#firstIndex === written.minutes ? written.rowsOfNext : 0;
     return posted === 0 ? 0 : posted - writtenOfFirst;
   }
 
-  /** Posts at most `limit` rows of the first minute not yet with the thread; returns how many. */
+  /**
+   * Posts at most `limit` rows of the first minute not yet with the thread,
+   * taking them from its stream as needed; returns how many.
+   */
   #postRows(limit: number): number {
-    const minute = this.#minutes[this.#posted] as MinuteAggregate[];
+    const minute = this.#minutes[this.#posted] as HeldMinute;
     const from = this.#postedOfNext;
-    const rows = limit >= minute.length && from === 0 ? minute : minute.slice(from, from + limit);
+    const { stream } = minute;
+    if (stream !== undefined && minute.rows.length - from < limit) {
+      const wanted = limit - (minute.rows.length - from);
+      const taken = stream.take(wanted);
+      for (const row of taken) minute.rows.push(row);
+      if (stream.done) minute.stream = undefined;
+      else if (taken.length < wanted) this.#streamPaused = true;
+    }
+    const rows = (limit >= minute.rows.length && from === 0 ? minute.rows : minute.rows.slice(from, from + limit)) as MinuteAggregate[];
     this.#postedOfNext += rows.length;
-    const last = this.#postedOfNext === minute.length;
+    const last = minute.stream === undefined && this.#postedOfNext === minute.rows.length;
     if (last) {
       this.#posted++;
       this.#postedOfNext = 0;
@@ -274,6 +313,7 @@ export class WriterClient implements MinuteSink {
   #letGoOfPosted(): void {
     this.#minutes.splice(0, this.#posted);
     this.#firstIndex += this.#posted;
+    if (this.#posted > 0) this.#releasedOfFirst = 0;
     this.#posted = 0;
   }
 
@@ -298,11 +338,13 @@ export class WriterClient implements MinuteSink {
     counters.backlogDropped += lost;
     // The first minute, whole or in part, is with the thread, which wrote its first rows.
     if ((this.#posted > 0 || this.#postedOfNext > 0) && lost === 0 && written.rowsOfNext > 0) {
-      this.#minutes[0] = (this.#minutes[0] as MinuteAggregate[]).slice(written.rowsOfNext);
+      const first = this.#minutes[0] as HeldMinute;
+      first.rows = first.rows.slice(written.rowsOfNext);
     }
     this.#posted = 0;
     this.#postedOfNext = 0;
     this.#firstIndex = 0;
+    this.#releasedOfFirst = 0;
     this.#state = NO_STATE;
     for (const resolve of this.#idleWaiters.values()) resolve(false);
     this.#idleWaiters.clear();
@@ -331,13 +373,22 @@ export class WriterClient implements MinuteSink {
     );
   }
 
-  /** Lets go of the minutes the thread has written, as it says in the shared memory it keeps current; returns its progress. */
+  /**
+   * Lets go of the minutes, and rows of the first one, the thread has
+   * written, as it says in the shared memory it keeps current; returns its
+   * progress.
+   */
   #forgetWritten(): WriterProgress {
     const written = decodeProgress(this.#progress[0] as number);
     while (this.#firstIndex < written.minutes && this.#posted > 0) {
       this.#minutes.shift();
       this.#firstIndex++;
       this.#posted--;
+      this.#releasedOfFirst = 0;
+    }
+    if (this.#firstIndex === written.minutes && (this.#posted > 0 || this.#postedOfNext > 0)) {
+      const rows = (this.#minutes[0] as HeldMinute).rows;
+      for (; this.#releasedOfFirst < written.rowsOfNext; this.#releasedOfFirst++) rows[this.#releasedOfFirst] = undefined;
     }
     return written;
   }

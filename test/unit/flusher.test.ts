@@ -3,7 +3,8 @@ import t, { type Test } from 'tap';
 import { pino } from 'pino';
 import { Registry } from '../../src/aggregate/registry.js';
 import type { MinuteAggregate } from '../../src/aggregate/summarize.js';
-import { Flusher, INLINE_SERIES, SUMMARIZE_BUDGET_MS, type MinuteSink } from '../../src/flush/flusher.js';
+import type { TimerHandle } from '../../src/flush/clock.js';
+import { Flusher, INLINE_SERIES, SUMMARIZE_BUDGET_MS, type MinuteSink, type MinuteStream } from '../../src/flush/flusher.js';
 import type { Sample } from '../../src/ingest/parser.js';
 import type { MetricType } from '../../src/protocol/metric-type.js';
 import { SelfMetrics } from '../../src/self-metrics.js';
@@ -74,13 +75,20 @@ interface Harness {
   add(type: MetricType, name: string, value: number, more?: { delta?: boolean; member?: string; rate?: number; timestampSec?: number }): void;
   /** Runs the steps the flusher deferred to later event-loop turns; returns how many ran. */
   runDeferred(): number;
+  /** Streams a streaming sink was given (options.streaming), in order. */
+  streams: MinuteStream[];
+  /** Fires the flusher's timers, as if their time had come; returns how many fired. */
+  fireTimers(): number;
 }
 
 function harness(
   startMs: number,
-  options: { seriesIdleMs?: number; failWrite?: (rows: MinuteAggregate[]) => boolean; lateWindowMs?: number; maxSeries?: number } = {},
+  options: { seriesIdleMs?: number; failWrite?: (rows: MinuteAggregate[]) => boolean; lateWindowMs?: number; maxSeries?: number; streaming?: boolean } = {},
 ): Harness {
   const deferred: (() => void)[] = [];
+  const timers = new Map<number, () => void>();
+  let nextTimer = 1;
+  const streams: MinuteStream[] = [];
   const registry = new Registry({ maxSeries: options.maxSeries ?? 1000, lateWindowMs: options.lateWindowMs ?? 0, maxSetMembers: 100_000 }, startMs);
   const selfMetrics = new SelfMetrics(PREFIX);
   const batches: MinuteAggregate[][] = [];
@@ -91,6 +99,7 @@ function harness(
       if (options.failWrite?.(rows) === true) throw new Error('disk full');
       batches.push(rows.map((row) => ({ ...row })));
     },
+    ...(options.streaming === true ? { streamMinute: (stream: MinuteStream) => void streams.push(stream) } : {}),
   };
   const logs: LogLine[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
@@ -103,6 +112,13 @@ function harness(
     seriesIdleMs: options.seriesIdleMs ?? 10 * MINUTE_MS,
     elapsedMs: () => (elapsed += FLUSH_MS), // read at the start and end of each flush
     defer: (next) => void deferred.push(next),
+    timers: {
+      setTimeout: (callback) => {
+        timers.set(nextTimer, callback);
+        return nextTimer++ as unknown as TimerHandle;
+      },
+      clearTimeout: (handle) => void timers.delete(handle as unknown as number),
+    },
   });
   let lastTickMs = startMs - (startMs % 5000);
   const h: Harness = {
@@ -138,6 +154,13 @@ function harness(
     runDeferred() {
       const due = deferred.splice(0);
       for (const run of due) run();
+      return due.length;
+    },
+    streams,
+    fireTimers() {
+      const due = [...timers.values()];
+      timers.clear();
+      for (const fire of due) fire();
       return due.length;
     },
   };
@@ -481,6 +504,93 @@ t.test('the next tick finishes a pending minute before the registry moves on', a
   h.flusher.close(M(1) + 10 * SEC);
   t.equal(h.batches.length, 2);
   t.equal((h.batches[1] as MinuteAggregate[]).filter((row) => row.name.startsWith('c') && row.sum === 2).length, series, 'the next minute on close');
+});
+
+t.test('a streaming sink', async (t) => {
+  const series = INLINE_SERIES + 500;
+  /** A registry of `series` counters c<i> = i, ticked into the next minute. */
+  const flushed = (options: { seriesIdleMs?: number } = {}): Harness => {
+    const h = harness(M0 + SEC, { maxSeries: series, streaming: true, ...options });
+    for (let i = 0; i < series; i++) h.add('counter', `c${i}`, i);
+    h.tickUntil(M(1));
+    return h;
+  };
+  const everyCounter = Array.from({ length: series }, (_, i) => [`c${i}`, i]);
+  const counterSums = (rows: MinuteAggregate[]): [string, number | null][] => userRows(rows).map((row) => [row.name, row.sum]);
+  /** The rest of the stream, taken `limit` rows at a time. */
+  const drain = (stream: MinuteStream, limit: number): MinuteAggregate[] => {
+    const rows: MinuteAggregate[] = [];
+    while (!stream.done) rows.push(...stream.take(limit));
+    return rows;
+  };
+
+  t.test('is handed a large minute in its tick and summarizes it as it takes rows, in order, the self-metrics last', async (t) => {
+    const h = flushed();
+    t.equal(h.streams.length, 1, 'one stream');
+    t.same(h.batches, [], 'nothing handed whole');
+    const stream = h.streams[0] as MinuteStream;
+    const first = stream.take(100);
+    t.same(counterSums(first), everyCounter.slice(0, 100), 'the first rows, as asked');
+    const all = stream.take(Number.POSITIVE_INFINITY);
+    t.ok(all.length > 0 && all.length < series - 100, `a take stops when its time is spent (${all.length} rows)`);
+    t.notOk(stream.done);
+    const parts = [first, all];
+    while (!stream.done) parts.push(stream.take(100));
+    t.ok(parts.slice(2).every((part) => part.length <= 100), 'never more than asked');
+    const rows = parts.flat();
+    t.same(counterSums(rows), everyCounter, 'every series once, exact');
+    t.same(rows.slice(series).map((row) => row.name), SELF_METRIC_NAMES, 'then the self-metrics');
+    t.same(stream.take(100), [], 'nothing after the end');
+    t.match(
+      h.logs.filter((line) => line.msg === 'flushed minute'),
+      [{ series, rows: series + SELF_METRIC_NAMES.length }],
+      'logged once, when the last row was taken',
+    );
+    t.equal(h.fireTimers(), 0, 'nothing left to summarize ahead');
+    await h.flusher.idle();
+  });
+
+  t.test('finishes summarizing at the next tick, before the registry moves on', async (t) => {
+    const h = flushed();
+    const stream = h.streams[0] as MinuteStream;
+    const first = stream.take(10);
+    h.tickUntil(M(1) + 5 * SEC);
+    // The new interval takes the ring slot of the minute's first interval.
+    for (let i = 0; i < series; i++) h.add('counter', `c${i}`, 1000);
+    t.same(counterSums([...first, ...drain(stream, 500)]), everyCounter, 'the minute whole, untouched by the next one');
+  });
+
+  t.test('that is slow to take is summarized ahead in the flusher\'s turns', async (t) => {
+    const h = flushed();
+    const stream = h.streams[0] as MinuteStream;
+    const first = stream.take(10);
+    t.equal(h.fireTimers(), 1, 'one timer, STREAM_AHEAD_AFTER_MS after the tick');
+    let turns = 0;
+    while (h.runDeferred() > 0) turns++;
+    t.ok(turns > 1, `summarized in ${turns} turns`);
+    const rest = stream.take(Number.POSITIVE_INFINITY);
+    t.ok(stream.done, 'the rest in one take, summarized already');
+    t.same(counterSums([...first, ...rest]), everyCounter);
+  });
+
+  t.test('has idle series evicted in a turn of their own, and their rows still taken', async (t) => {
+    const h = flushed({ seriesIdleMs: 0 });
+    t.equal(h.registry.size, series, 'nothing evicted in the tick');
+    while (h.runDeferred() > 0);
+    t.equal(h.registry.size, 0, 'evicted in a later turn');
+    t.same(counterSums(drain(h.streams[0] as MinuteStream, 1000)), everyCounter, 'every row of the minute');
+  });
+
+  t.test('gets the rest of a streamed minute, then the unfinished one whole, on close', async (t) => {
+    const h = flushed();
+    const stream = h.streams[0] as MinuteStream;
+    const first = stream.take(10);
+    h.add('counter', 'c0', 5);
+    h.flusher.close(M(1) + 2 * SEC);
+    t.same(counterSums([...first, ...drain(stream, 1000)]), everyCounter, 'the streamed minute');
+    t.same(minutesOf(t, h.batches), [M(1) / 1000], 'then the unfinished minute');
+    t.equal(h.fireTimers(), 0, 'no timer left behind');
+  });
 });
 
 t.test('close writes a pending minute before the unfinished one', async (t) => {

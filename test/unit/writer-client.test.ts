@@ -114,6 +114,46 @@ for (const thread of [true, false]) {
     );
   });
 
+  t.test(`${mode}: a streamed minute is taken over later turns and lands whole, in order between the minutes around it`, async (t) => {
+    const dbPath = join(tempDir(t), 'stream.db');
+    const h = harness(thread, dbPath);
+    const writer = await WriterClient.start(h.options);
+    const rows = counters(POST_ROWS_PER_TURN * 2 + 10, TS);
+    const takes: number[] = [];
+    let next = 0;
+    writer.writeMinute(counters(2, TS - 60, 'before'));
+    writer.streamMinute({
+      take(limit) {
+        // At most 1,000 rows a call, as a summarizing budget spent would give.
+        const part = rows.slice(next, next + Math.min(limit, 1000));
+        next += part.length;
+        takes.push(part.length);
+        return part;
+      },
+      get done() {
+        return next === rows.length;
+      },
+    });
+    writer.writeMinute(counters(3, TS + 60, 'after'));
+    t.same(takes, [], 'nothing taken in the call that handed it over');
+    t.equal(h.options.counters.flushBacklog, 2, 'the streamed minute and the one after it counted as waiting on this side');
+    await writer.idle();
+    t.ok(takes.length >= rows.length / 1000, `taken in ${takes.length} parts`);
+    const written = stored(dbPath);
+    t.same(
+      written.filter((row) => row.ts === TS).map((row) => row.value),
+      Array.from({ length: rows.length }, (_, i) => i + 1),
+      'every row of the streamed minute once',
+    );
+    t.same(
+      written.filter((row) => row.ts !== TS).map((row) => row.name),
+      ['before0', 'before1', 'after0', 'after1', 'after2'],
+      'and the minutes around it',
+    );
+    t.equal(h.options.counters.flushBacklog, 0);
+    t.equal(await writer.close(Date.now()), 0, 'nothing lost');
+  });
+
   t.test(`${mode}: the writer's failures come back as state, counters and one log line each way`, async (t) => {
     const dbPath = join(tempDir(t), 'locked.db');
     const h = harness(thread, dbPath, 50);

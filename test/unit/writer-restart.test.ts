@@ -8,6 +8,7 @@ import { CounterPartial } from '../../src/aggregate/partial.js';
 import { aggregateOf, type MinuteAggregate } from '../../src/aggregate/summarize.js';
 import type * as WriterClientModule from '../../src/store/writer-client.js';
 import type { WriterClientOptions } from '../../src/store/writer-client.js';
+import type { MinuteStream } from '../../src/flush/flusher.js';
 import { decodeProgress, type FromWriter, type WriterData, type WriterProgress } from '../../src/store/writer-protocol.js';
 import { tempDir } from '../helpers/daemon.js';
 
@@ -190,6 +191,71 @@ t.test('a large minute is handed over no faster than the thread writes it', asyn
   t.ok(h.inFlight.length >= rows / h.writerModule.POST_ROWS_PER_TURN, `in ${h.inFlight.length} parts`);
   t.ok(Math.max(...h.inFlight) <= MAX_ROWS_IN_FLIGHT, `the thread never held more than ${MAX_ROWS_IN_FLIGHT} unwritten rows (at most ${Math.max(...h.inFlight)})`);
   await writer.close(Date.now());
+});
+
+/**
+ * A minute's rows as a stream, as the flusher makes one: rows summarized as
+ * they are taken, at most `perTake` a call (the flusher's time budget).
+ * Records at each take the rows taken and not yet written, counting those asked for.
+ */
+function streamOf(rows: MinuteAggregate[], written: () => number, perTake = 1500): MinuteStream & { ahead: number[] } {
+  let next = 0;
+  const ahead: number[] = [];
+  return {
+    ahead,
+    take(limit) {
+      const part = rows.slice(next, next + Math.min(limit, perTake));
+      next += part.length;
+      ahead.push(next - written());
+      return part;
+    },
+    get done() {
+      return next === rows.length;
+    },
+  };
+}
+
+t.test('a streamed minute is taken from its stream no faster than the thread writes it', async (t) => {
+  const h = await harness(t);
+  const writer = await h.writerModule.WriterClient.start(h.options);
+  const { MAX_ROWS_IN_FLIGHT } = h.writerModule;
+  const rows = 5 * MAX_ROWS_IN_FLIGHT;
+  const progress = progressOf(h.threads[0] as workerThreads.Worker);
+  const stream = streamOf(counters(rows, TS, 'big'), () => progress().rowsOfNext);
+  writer.streamMinute(stream);
+  t.same(stream.ahead, [], 'nothing taken in the call that handed it over');
+  await writer.idle();
+  t.equal(stored(h.dbPath, TS).size, rows, 'every row written');
+  t.ok(stream.ahead.length >= rows / 1500, `taken in ${stream.ahead.length} parts`);
+  t.ok(Math.max(...stream.ahead) <= MAX_ROWS_IN_FLIGHT, `never more than ${MAX_ROWS_IN_FLIGHT} rows taken and not written (at most ${Math.max(...stream.ahead)})`);
+  await writer.close(Date.now());
+});
+
+t.test('a thread that dies in the middle of a streamed minute is replaced, and the minute lands whole, each row once', async (t) => {
+  const h = await harness(t);
+  const writer = await h.writerModule.WriterClient.start(h.options);
+  const first = h.threads[0] as workerThreads.Worker;
+  const rows = 20_000;
+  const progress = progressOf(first);
+  writer.writeMinute(counters(2, TS - 60, 'before'));
+  writer.streamMinute(streamOf(counters(rows, TS, 'a'), () => 0));
+  writer.writeMinute(counters(2, TS + 60, 'after'));
+  await until(() => progress().minutes === 1 && progress().rowsOfNext > 0, 'the first rows of the streamed minute written');
+  crash(first);
+  t.equal(await exited(first), 1, 'the first thread died');
+  t.ok(progress().rowsOfNext < rows, `it had written ${progress().rowsOfNext} of ${rows} rows`);
+  await writer.idle();
+  t.equal(h.threads.length, 2, 'a second thread was started');
+  const minute = stored(h.dbPath, TS);
+  t.equal(minute.size, rows, 'every row of the interrupted minute is there');
+  t.ok(
+    [...minute].every(([name, values]) => values.length === 1 && values[0] === Number(name.slice(1)) + 1),
+    'each once, with its own value: nothing written twice',
+  );
+  t.equal(stored(h.dbPath, TS - 60).size, 2, 'the minute before it');
+  t.equal(stored(h.dbPath, TS + 60).size, 2, 'and the one after it');
+  t.same(h.options.counters, { flushErrors: 1, backlogDropped: 0, flushBacklog: 0 });
+  t.equal(await writer.close(Date.now()), 0);
 });
 
 t.test('minutes the dead thread had written are not written again', async (t) => {
