@@ -1,7 +1,8 @@
 // Soak: minutes of steady load against one dattss — memory must stay flat and
 // nothing may be lost. Samples RSS, and the main thread's heap in use, every
-// 10 s while the sender runs.
-import { rssBytes, udpDrops } from './lib/proc.js';
+// 10 s while the sender runs, and reports the peak RSS the kernel saw (VmHWM),
+// which falls between samples.
+import { peakRssBytes, rssBytes, udpDrops } from './lib/proc.js';
 import { buildSender, send } from './lib/sender.js';
 import { startDattss } from './lib/targets.js';
 
@@ -26,6 +27,7 @@ export async function soak({ minutes, rate, perDatagram = 40, series = 10_000, d
       last = received;
     }
     const drops = udpDrops(target.port) - dropsBefore;
+    const peakRss = peakRssBytes(target.pid);
     console.log(`\nsoak: ${minutes} min at ${rate} lines/s, ${perDatagram} lines/datagram, ${series} series${daemonArgs.length > 0 ? `, dattss serve ${daemonArgs.join(' ')}` : ''}`);
     console.log(`sent ${sent.lines} lines, received ${received}, loss ${(((sent.lines - received) / sent.lines) * 100).toFixed(4)}%, kernel drops ${drops}`);
     const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
@@ -34,6 +36,7 @@ export async function soak({ minutes, rate, perDatagram = 40, series = 10_000, d
       const rss = warm.map((s) => s.rss);
       console.log(`RSS after the first minute: first ${mib(rss[0])} MiB, last ${mib(rss.at(-1))} MiB, min ${mib(Math.min(...rss))}, max ${mib(Math.max(...rss))} MiB`);
     }
+    console.log(`peak RSS (VmHWM) over the whole run: ${mib(peakRss)} MiB`);
     console.log(`RSS every 10 s (MiB): ${samples.map((s) => mib(s.rss)).join(' ')}`);
     console.log(`main thread's heap in use every 10 s (MiB): ${samples.map((s) => mib(s.heap)).join(' ')}`);
   } finally {
