@@ -1,5 +1,5 @@
 import { appendValue, sketchOfValues, TimerPartial } from './partial.js';
-import type { QuantileSketch } from './sketch.js';
+import { sealSketch, type QuantileSketch } from './sketch.js';
 
 /**
  * The slots of one timer series without a TimerPartial per slot: each slot's
@@ -33,7 +33,10 @@ export class TimerRing {
     this.#values = new Array<number[] | null>(slots).fill(null);
   }
 
-  /** Empties slot `index` for a new interval, as TimerPartial.reset; its value buffer is kept. */
+  /**
+   * Empties slot `index` for a new interval, as TimerPartial.reset; its
+   * value buffer is kept. The other slots' sketches are sealed (sealSketch).
+   */
   start(index: number): void {
     const at = index * FIGURES;
     const figures = this.#figures;
@@ -44,7 +47,11 @@ export class TimerRing {
     figures[at + MIN] = Number.POSITIVE_INFINITY;
     figures[at + MAX] = Number.NEGATIVE_INFINITY;
     figures[at + VALUE_COUNT] = 0;
-    if (this.#sketches !== null) this.#sketches[index] = null;
+    const sketches = this.#sketches;
+    if (sketches === null) return;
+    sketches[index] = null;
+    // The other slots hold intervals that have ended, only read from now on.
+    for (const sketch of sketches) if (sketch !== null) sealSketch(sketch);
   }
 
   /** TimerPartial.add on slot `index`. */

@@ -216,7 +216,14 @@ export class Flusher {
     const { sink } = this.#options;
     if (sink.streamMinute !== undefined) {
       this.#streaming = job;
-      this.#streamAheadTimer = this.#options.timers.setTimeout(() => this.#summarizeAhead(job), STREAM_AHEAD_AFTER_MS);
+      this.#streamAheadTimer = this.#options.timers.setTimeout(() => {
+        this.#streamAheadTimer = undefined;
+        this.#options.logger.debug(
+          { minute: new Date(minuteStartMs).toISOString(), summarized: job.next, series: job.series.length },
+          'the writer is slow to take the minute; summarizing the rest ahead',
+        );
+        this.#summarizeAhead(job);
+      }, STREAM_AHEAD_AFTER_MS);
       sink.streamMinute(this.#streamOf(job));
       return;
     }

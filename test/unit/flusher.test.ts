@@ -565,6 +565,11 @@ t.test('a streaming sink', async (t) => {
     const stream = h.streams[0] as MinuteStream;
     const first = stream.take(10);
     t.equal(h.fireTimers(), 1, 'one timer, STREAM_AHEAD_AFTER_MS after the tick');
+    t.match(
+      h.logs.filter((line) => line.msg === 'the writer is slow to take the minute; summarizing the rest ahead'),
+      [{ level: 20, minute: new Date(M0).toISOString(), series }],
+      'said at debug level',
+    );
     let turns = 0;
     while (h.runDeferred() > 0) turns++;
     t.ok(turns > 1, `summarized in ${turns} turns`);

@@ -8,7 +8,9 @@ import { prng } from '../helpers/prng.js';
 // slot fed the same samples and merges, with sample rates, merged partials that
 // hold values or a sketch, slots that pass 32 values and slots restarted for a
 // new interval: every slot must read back with the same figures, the same
-// exact values while there are at most 32, and then the same sketch.
+// exact values while there are at most 32, and then the same sketch, sealed
+// (sketch.ts's sealSketch) once another slot has started. As in a series,
+// samples go to the slot started last: the current interval's.
 
 const SLOTS = 4;
 
@@ -26,11 +28,12 @@ t.test('each slot reads back as the TimerPartial fed the same', async (t) => {
     const ring = new TimerRing(SLOTS);
     const reference = Array.from({ length: SLOTS }, () => new TimerPartial());
     for (let index = 0; index < SLOTS; index++) ring.start(index);
+    let index = SLOTS - 1;
     let mismatches = 0;
     for (let step = 0; step < 1500; step++) {
-      const index = pick(SLOTS);
       const roll = random();
       if (roll < 0.02) {
+        index = pick(SLOTS);
         ring.start(index);
         reference[index]!.reset();
       } else if (roll < 0.08) {
@@ -63,4 +66,30 @@ t.test("a slot's partial is a copy of its values, and a restarted slot starts em
   ring.start(0);
   ring.add(0, 3, 1);
   t.same(ring.partial(0).values, [3], 'and a restarted slot goes back to exact values');
+});
+
+t.test("a slot's sketch is sealed once the next slot starts: its bins shrink to a typed array, and it reads the same", async (t) => {
+  const ring = new TimerRing(2);
+  const reference = new TimerPartial();
+  ring.start(0);
+  for (let i = 0; i < 100; i++) {
+    const value = 1 + ((i * 37) % 500);
+    ring.add(0, value, 1);
+    reference.add(value, 1);
+  }
+  const before = ring.partial(0).sketch!;
+  t.ok(Array.isArray(before.store.bins), 'a plain array while its interval runs');
+  ring.start(1);
+  const sealed = ring.partial(0).sketch!;
+  t.type(sealed.store.bins, Uint16Array, 'then a Uint16Array');
+  t.equal(sealed.store.bins.length, sealed.store.maxKey - sealed.store.minKey + 1, 'of exactly its keys');
+  t.same(figuresOf(ring.partial(0)), figuresOf(reference), 'the same figures and encoded sketch');
+  const merged = new TimerPartial();
+  merged.merge(ring.partial(0));
+  merged.merge(ring.partial(0));
+  const twice = new TimerPartial();
+  twice.merge(reference);
+  twice.merge(reference);
+  t.same(figuresOf(merged), figuresOf(twice), 'merged from, as often as read');
+  t.same(figuresOf(ring.partial(0)), figuresOf(reference), 'and left as it was');
 });
