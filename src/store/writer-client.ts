@@ -110,8 +110,6 @@ export class WriterClient implements MinuteSink {
   #posted = 0;
   #postedOfNext = 0;
   #firstIndex = 0;
-  /** Rows of the first minute let go of (written by the thread). */
-  #releasedOfFirst = 0;
   /** A stream gave fewer rows than asked, its time for the turn spent: post again next turn. */
   #streamPaused = false;
   #postScheduled = false;
@@ -313,7 +311,6 @@ export class WriterClient implements MinuteSink {
   #letGoOfPosted(): void {
     this.#minutes.splice(0, this.#posted);
     this.#firstIndex += this.#posted;
-    if (this.#posted > 0) this.#releasedOfFirst = 0;
     this.#posted = 0;
   }
 
@@ -344,7 +341,6 @@ export class WriterClient implements MinuteSink {
     this.#posted = 0;
     this.#postedOfNext = 0;
     this.#firstIndex = 0;
-    this.#releasedOfFirst = 0;
     this.#state = NO_STATE;
     for (const resolve of this.#idleWaiters.values()) resolve(false);
     this.#idleWaiters.clear();
@@ -384,11 +380,11 @@ export class WriterClient implements MinuteSink {
       this.#minutes.shift();
       this.#firstIndex++;
       this.#posted--;
-      this.#releasedOfFirst = 0;
     }
     if (this.#firstIndex === written.minutes && (this.#posted > 0 || this.#postedOfNext > 0)) {
       const rows = (this.#minutes[0] as HeldMinute).rows;
-      for (; this.#releasedOfFirst < written.rowsOfNext; this.#releasedOfFirst++) rows[this.#releasedOfFirst] = undefined;
+      // The rows let go of are a prefix: back from the last one written to the first already gone.
+      for (let i = written.rowsOfNext - 1; i >= 0 && rows[i] !== undefined; i--) rows[i] = undefined;
     }
     return written;
   }
