@@ -149,7 +149,7 @@ export function appendValue(values: number[] | null, count: number, value: numbe
 }
 
 /** A sketch of the first `count` of `values`. */
-export function sketchOfValues(values: readonly number[] | null, count: number): QuantileSketch {
+function sketchOfValues(values: readonly number[] | null, count: number): QuantileSketch {
   const sketch = createSketch();
   for (let i = 0; i < count; i++) sketch.accept(values![i] as number);
   return sketch;

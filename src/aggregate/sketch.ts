@@ -49,32 +49,17 @@ function writeDenseStore(writer: Writer, integers: boolean, store: Store): void 
 }
 
 /**
- * Shrinks a sketch that is only read from now on (a timer's 5-second slot
- * whose interval has ended): each store's bins become a typed array of
- * exactly its keys from min to max, in the narrowest type that holds every
- * count exactly. DDSketch grows its bins 128 keys at a time, as a plain
- * array of 8-byte numbers, so a slot of 100 values took about 4.8 KB
- * (bench/README.md). Reading percentiles, merging it into another sketch
- * and encoding it work as before; adding to it does not.
+ * The encoding of a sketch of `zeroCount` zeros and the positive bins
+ * counts[first..first + n), the first of them key `minKey`, and no negative
+ * ones: how a timer slot's bins (slot-sketches.ts) are sealed without a
+ * DDSketch. A view of a shared buffer, good until the next encoding.
  */
-export function sealSketch(sketch: QuantileSketch): void {
-  sealStore(sketch.store);
-  sealStore(sketch.negativeStore);
-}
-
-function sealStore(store: Store): void {
-  const bins: ArrayLike<number> = store.bins;
-  if (store.count === 0 || ArrayBuffer.isView(bins)) return;
-  const first = store.minKey - store.offset;
-  const last = store.maxKey - store.offset;
-  let largest = 0;
-  for (let i = first; i <= last; i++) largest = Math.max(largest, bins[i] as number);
-  const Counts = !allIntegers(store.bins, first, last) ? Float64Array : largest <= 0xffff ? Uint16Array : largest <= 0xffffffff ? Uint32Array : Float64Array;
-  const sealed = new Counts(last - first + 1);
-  for (let i = first; i <= last; i++) sealed[i - first] = bins[i] as number;
-  // The library reads bins by index and length only, which a typed array serves.
-  store.bins = sealed as unknown as number[];
-  store.offset = store.minKey;
+export function encodePositiveBins(zeroCount: number, counts: ArrayLike<number>, first: number, n: number, minKey: number): Uint8Array {
+  const integers = Number.isSafeInteger(zeroCount) && allIntegers(counts, first, first + n - 1);
+  const writer = startWriting(integers, zeroCount);
+  writeStore(writer, integers, counts, minKey - first, minKey, n);
+  writeStore(writer, integers, counts, 0, 0, 0);
+  return writer.bytes.subarray(0, writer.at);
 }
 
 export function decodeSketch(bytes: Uint8Array): QuantileSketch {
@@ -167,20 +152,20 @@ export class SketchBins {
   #valueAtQuantile(quantile: number): number {
     const rank = quantile * (this.count - 1);
     const negativeCount = this.#negativeCount;
-    if (rank < negativeCount) return -MAPPING.value(keyAtRank(this.negative, negativeCount - rank - 1, false));
+    if (rank < negativeCount) return -SKETCH_MAPPING.value(keyAtRank(this.negative, negativeCount - rank - 1, false));
     if (rank < this.zeroCount + negativeCount) return 0;
-    return MAPPING.value(keyAtRank(this.positive, rank - this.zeroCount - negativeCount, true));
+    return SKETCH_MAPPING.value(keyAtRank(this.positive, rank - this.zeroCount - negativeCount, true));
   }
 }
 
 /** Whether counts[first..last] are all safe integers, so the counts take the integer encoding. */
-function allIntegers(counts: number[], first = 0, last = counts.length - 1): boolean {
+function allIntegers(counts: ArrayLike<number>, first = 0, last = counts.length - 1): boolean {
   for (let i = first; i <= last; i++) if (!Number.isSafeInteger(counts[i])) return false;
   return true;
 }
 
 /** The key mapping every dattss sketch shares (1% relative accuracy). */
-const MAPPING = createSketch().mapping;
+export const SKETCH_MAPPING = createSketch().mapping;
 
 /** DenseStore.keyAtRank: with `lower`, the first key whose running count exceeds `rank`; else the first reaching rank + 1. */
 function keyAtRank({ minKey, counts }: KeyedCounts, rank: number, lower: boolean): number {
@@ -259,7 +244,7 @@ function startWriting(integers: boolean, zeroCount: number): Writer {
 }
 
 /** A store of `n` bins from `minKey`, read from `bins` at `key - offset`: n, and when n > 0 the first key and n counts. */
-function writeStore(writer: Writer, integers: boolean, bins: number[], offset: number, minKey: number, n: number): void {
+function writeStore(writer: Writer, integers: boolean, bins: ArrayLike<number>, offset: number, minKey: number, n: number): void {
   reserve(writer, 16 + 8 * n); // n and the first key, then n counts, each at most 8 bytes
   writeUnsigned(writer, n);
   if (n === 0) return;

@@ -1,11 +1,12 @@
-import { appendValue, sketchOfValues, TimerPartial } from './partial.js';
-import { sealSketch, type QuantileSketch } from './sketch.js';
+import { appendValue, TimerPartial } from './partial.js';
+import { SlotSketches } from './slot-sketches.js';
 
 /**
  * The slots of one timer series without a TimerPartial per slot: each slot's
  * figures are doubles side by side in one array, its exact values a buffer
- * of its own and its sketch, once it has one, in an array made on first
- * need. A TimerPartial per slot cost its object and boxed min and max, about
+ * of its own, until it passes 32 values and they move into its sketch,
+ * kept with the other slots' in a SlotSketches made on first need. A
+ * TimerPartial per slot cost its object and boxed min and max, about
  * 136 bytes, where the figures take 56 (bench/README.md). The arithmetic is
  * TimerPartial's add and merge, and its values move into a sketch at the
  * same point (appendValue).
@@ -18,14 +19,14 @@ const SUM = 2;
 const SUM_SQUARES = 3;
 const MIN = 4;
 const MAX = 5;
-/** How many exact values the slot's buffer holds; they are in its sketch once it has one. */
+/** How many exact values the slot's buffer holds; it has none once it has a sketch. */
 const VALUE_COUNT = 6;
 const FIGURES = 7;
 
 export class TimerRing {
   readonly #figures: number[];
   readonly #values: (number[] | null)[];
-  #sketches: (QuantileSketch | null)[] | null = null;
+  #sketches: SlotSketches | null = null;
 
   constructor(slots: number) {
     // Filled with a double, so that the array holds unboxed doubles from the start.
@@ -35,7 +36,7 @@ export class TimerRing {
 
   /**
    * Empties slot `index` for a new interval, as TimerPartial.reset; its
-   * value buffer is kept. The other slots' sketches are sealed (sealSketch).
+   * value buffer is kept, its sketch let go of.
    */
   start(index: number): void {
     const at = index * FIGURES;
@@ -49,9 +50,8 @@ export class TimerRing {
     figures[at + VALUE_COUNT] = 0;
     const sketches = this.#sketches;
     if (sketches === null) return;
-    sketches[index] = null;
-    // The other slots hold intervals that have ended, only read from now on.
-    for (const sketch of sketches) if (sketch !== null) sealSketch(sketch);
+    sketches.drop(index);
+    if (sketches.empty) this.#sketches = null;
   }
 
   /** TimerPartial.add on slot `index`. */
@@ -79,7 +79,7 @@ export class TimerRing {
     if (other.max > (figures[at + MAX] as number)) figures[at + MAX] = other.max;
     const values = other.values;
     // As TimerPartial.merge: DDSketch.merge leaves out negative bins (DataDog/sketches-js#22); timer values are never negative.
-    if (values === null) this.#materialize(index).merge(other.sketch!);
+    if (values === null) this.#materialize(index).merge(index, other.sketch!);
     else for (const value of values) this.#record(index, value);
   }
 
@@ -97,9 +97,8 @@ export class TimerRing {
     partial.sumSquares = figures[at + SUM_SQUARES] as number;
     partial.min = figures[at + MIN] as number;
     partial.max = figures[at + MAX] as number;
-    const sketch = this.#sketches?.[index] ?? null;
-    if (sketch !== null) {
-      partial.sketch = sketch;
+    if (this.#sketches?.has(index) === true) {
+      partial.sketch = this.#sketches.sketch(index);
     } else {
       const values = this.#values[index] as number[];
       for (let i = 0; i < (figures[at + VALUE_COUNT] as number); i++) partial.recordValue(values[i] as number);
@@ -108,23 +107,29 @@ export class TimerRing {
   }
 
   #record(index: number, value: number): void {
-    const sketch = this.#sketches?.[index] ?? null;
-    if (sketch !== null) return sketch.accept(value);
+    const sketches = this.#sketches;
+    if (sketches?.has(index) === true) return sketches.add(index, value);
     const at = index * FIGURES + VALUE_COUNT;
     const count = this.#figures[at] as number;
     const values = appendValue(this.#values[index] as number[] | null, count, value);
-    if (values === null) return this.#materialize(index).accept(value);
+    if (values === null) return this.#materialize(index).add(index, value);
     this.#values[index] = values;
     this.#figures[at] = count + 1;
   }
 
-  #materialize(index: number): QuantileSketch {
-    const sketches = (this.#sketches ??= new Array<QuantileSketch | null>(this.#values.length).fill(null));
-    let sketch = sketches[index] as QuantileSketch | null;
-    if (sketch === null) {
-      sketch = sketchOfValues(this.#values[index] as number[] | null, this.#figures[index * FIGURES + VALUE_COUNT] as number);
-      sketches[index] = sketch;
-    }
-    return sketch;
+  /**
+   * The ring's sketches, with slot `index`'s values moved into its sketch.
+   * The value buffer goes too: a slot busy enough for a sketch would keep
+   * 32 doubles it no longer uses.
+   */
+  #materialize(index: number): SlotSketches {
+    const sketches = (this.#sketches ??= new SlotSketches(this.#values.length));
+    if (sketches.has(index)) return sketches;
+    const at = index * FIGURES + VALUE_COUNT;
+    const values = this.#values[index] as number[] | null;
+    for (let i = 0; i < (this.#figures[at] as number); i++) sketches.add(index, values![i] as number);
+    this.#values[index] = null;
+    this.#figures[at] = 0;
+    return sketches;
   }
 }
