@@ -303,7 +303,21 @@ function readStore(reader: Reader, integers: boolean): KeyedCounts {
   if (n === 0) return { minKey: 0, counts: [] };
   const minKey = unzigzag(readUnsigned(reader));
   const counts = new Array<number>(n);
-  for (let i = 0; i < n; i++) counts[i] = readCount(reader, integers);
+  if (!integers) {
+    for (let i = 0; i < n; i++) counts[i] = readFloat(reader);
+    return { minKey, counts };
+  }
+  // A count under 128 read inline: the loop every sketch read back spends its time in.
+  const bytes = reader.bytes;
+  for (let i = 0; i < n; i++) {
+    const byte = bytes[reader.at];
+    if (byte !== undefined && byte < 0x80) {
+      counts[i] = byte;
+      reader.at++;
+    } else {
+      counts[i] = readUnsigned(reader);
+    }
+  }
   return { minKey, counts };
 }
 
