@@ -97,8 +97,9 @@ export class TimerRing {
     partial.sumSquares = figures[at + SUM_SQUARES] as number;
     partial.min = figures[at + MIN] as number;
     partial.max = figures[at + MAX] as number;
-    if (this.#sketches?.has(index) === true) {
-      partial.sketch = this.#sketches.sketch(index);
+    const sketch = this.#sketches?.sketch(index) ?? null;
+    if (sketch !== null) {
+      partial.sketch = sketch;
     } else {
       const values = this.#values[index] as number[];
       for (let i = 0; i < (figures[at + VALUE_COUNT] as number); i++) partial.recordValue(values[i] as number);

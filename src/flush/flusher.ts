@@ -266,10 +266,7 @@ export class Flusher {
   /** A turn's worth of a streamed minute the sink is slow to take, and the next turn's. */
   #summarizeAhead(job: PendingMinute): void {
     if (this.#streaming !== job) return;
-    const { elapsedMs } = this.#options;
-    const startedMs = elapsedMs();
-    summarizeSome(job, startedMs + SUMMARIZE_BUDGET_MS, elapsedMs);
-    job.busyMs += elapsedMs() - startedMs;
+    summarizeTimed(job, SUMMARIZE_BUDGET_MS, this.#options.elapsedMs);
     if (job.next < job.series.length) this.#options.defer(() => this.#summarizeAhead(job));
     else this.#endStreaming();
   }
@@ -284,14 +281,9 @@ export class Flusher {
   #step(job: PendingMinute): void {
     if (this.#pending !== job) return;
     const { elapsedMs } = this.#options;
-    const startedMs = elapsedMs();
-    summarizeSome(job, startedMs + SUMMARIZE_BUDGET_MS, elapsedMs);
-    if (job.next < job.series.length) {
-      job.busyMs += elapsedMs() - startedMs;
-      this.#options.defer(() => this.#step(job));
-      return;
-    }
-    this.#complete(job, startedMs);
+    summarizeTimed(job, SUMMARIZE_BUDGET_MS, elapsedMs);
+    if (job.next < job.series.length) this.#options.defer(() => this.#step(job));
+    else this.#complete(job, elapsedMs());
   }
 
   /**
@@ -299,18 +291,16 @@ export class Flusher {
    * streamed one, whose rows then wait for the sink.
    */
   #finishPending(): void {
+    const { elapsedMs } = this.#options;
     const streaming = this.#streaming;
     if (streaming !== undefined) {
       this.#endStreaming();
-      const startedMs = this.#options.elapsedMs();
-      summarizeSome(streaming, Number.POSITIVE_INFINITY, this.#options.elapsedMs);
-      streaming.busyMs += this.#options.elapsedMs() - startedMs;
+      summarizeTimed(streaming, Number.POSITIVE_INFINITY, elapsedMs);
     }
     const job = this.#pending;
     if (job === undefined) return;
-    const startedMs = this.#options.elapsedMs();
-    summarizeSome(job, Number.POSITIVE_INFINITY, this.#options.elapsedMs);
-    this.#complete(job, startedMs);
+    summarizeTimed(job, Number.POSITIVE_INFINITY, elapsedMs);
+    this.#complete(job, elapsedMs());
   }
 
   #complete(job: PendingMinute, startedMs: number): void {
@@ -359,6 +349,13 @@ function summarizeSome(job: PendingMinute, deadline: number, elapsedMs: () => nu
     job.next++;
     if (job.next % SERIES_PER_CLOCK_READ === 0 && deadline !== Number.POSITIVE_INFINITY && elapsedMs() >= deadline) return;
   }
+}
+
+/** summarizeSome for at most `budgetMs` (infinite: to the end), the time it took added to the job's busyMs. */
+function summarizeTimed(job: PendingMinute, budgetMs: number, elapsedMs: () => number): void {
+  const startedMs = elapsedMs();
+  summarizeSome(job, startedMs + budgetMs, elapsedMs);
+  job.busyMs += elapsedMs() - startedMs;
 }
 
 function round3(value: number): number {
