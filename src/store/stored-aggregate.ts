@@ -106,6 +106,23 @@ export function fromRow(type: MetricType, row: MergeableRow): StoredAggregate {
   };
 }
 
+/** The mergeable columns of a row as it was written with `params` (toParams' order). */
+export function mergeableOfParams(params: AggregateParams): MergeableRow {
+  const [, , count, samples, sum, sumSquares, min, max, last, lastAtMs, , , , , , sketch, membersOrHll] = params;
+  return {
+    count,
+    samples,
+    sum,
+    sum_squares: sumSquares,
+    min,
+    max,
+    last,
+    last_at_ms: lastAtMs,
+    sketch,
+    ...(typeof membersOrHll === 'string' ? { members: membersOrHll } : { hll: membersOrHll }),
+  };
+}
+
 /** Merges `from` into `into` (same type). */
 export function mergeStored(into: StoredAggregate, from: StoredAggregate): void {
   into.count += from.count;

@@ -231,6 +231,57 @@ t.test('a store opened on a file remembers its recent series, and still checks t
   t.same(store.db.prepare("SELECT name FROM series WHERE id = 2").pluck().get(), 'c');
 });
 
+t.test("a timer's hour and day rows, remembered as last written, still merge every minute committed", async (t) => {
+  const path = join(tempDir(t), 'rollups.db');
+  const store = new SqliteStore({ path, busyTimeoutMs: 1000, retention: { minuteDays: 1, hourDays: 1, dayDays: 1 } });
+  t.teardown(() => store.close());
+  const at = (row: MinuteAggregate, minute: number): MinuteAggregate => ({ ...row, tsSec: TS + minute * 60 });
+  const rollups = (): unknown =>
+    store.db.prepare('SELECT ts, samples, sum, min, max FROM hour_aggregates UNION ALL SELECT ts, samples, sum, min, max FROM day_aggregates').all();
+  // TS starts an hour and a day: the hour row and the day row are the same merge.
+  const merged = (values: number[]): unknown => {
+    const row = { ts: TS, samples: values.length, sum: values.reduce((a, b) => a + b, 0), min: Math.min(...values), max: Math.max(...values) };
+    return [row, row];
+  };
+
+  store.writeMinute([timer('t', [10])]);
+  store.writeMinute([at(timer('t', [20]), 1)]);
+  t.same(rollups(), merged([10, 20]), 'merged into the rows this connection wrote');
+
+  // A second daemon on the same file merges its minute into the same rows.
+  const other = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
+  other.writeMinute([at(timer('t', [30]), 2)]);
+  other.close();
+  store.writeMinute([at(timer('t', [40]), 3)]);
+  t.same(rollups(), merged([10, 20, 30, 40]), "the other connection's minute is kept");
+
+  // A write that rolls back leaves the rows as they were committed.
+  const broken = { ...counter('bad', [1]), type: 'histogram' } as unknown as MinuteAggregate;
+  t.throws(() => store.writeMinute([at(timer('t', [1000]), 4), broken]), { code: 'DATTSS_STORE_WRITE' });
+  store.writeMinute([at(timer('t', [50]), 5)]);
+  t.same(rollups(), merged([10, 20, 30, 40, 50]), 'the rolled-back minute is not merged later');
+  const p50 = store.db.prepare('SELECT p50 FROM hour_aggregates').pluck().get() as number;
+  t.ok(Math.abs(p50 - 30) <= 0.3, `p50 ${p50} from the merged sketch, within 1% of 30`);
+
+  // Pruned rows are not written back: a late minute of that hour starts it again.
+  store.prune(TS + 3 * 86400, 1000);
+  t.same(rollups(), [], 'pruned');
+  store.writeMinute([at(timer('t', [60]), 6)]);
+  t.same(rollups(), merged([60]), 'the late minute alone');
+
+  // A new hour starts from its own row; the hour before is still merged into when a late minute comes.
+  store.writeMinute([at(timer('t', [70]), 60)]);
+  store.writeMinute([at(timer('t', [80]), 7)]);
+  t.same(
+    store.db.prepare('SELECT ts, samples, sum FROM hour_aggregates ORDER BY ts').all(),
+    [
+      { ts: TS, samples: 2, sum: 140 },
+      { ts: TS + 3600, samples: 1, sum: 70 },
+    ],
+  );
+  t.same(store.db.prepare('SELECT samples, sum FROM day_aggregates').all(), [{ samples: 3, sum: 210 }]);
+});
+
 t.test('the hourly sweep of series without rows forgets their ids, so they can come back', async (t) => {
   const store = new SqliteStore({ path: ':memory:', busyTimeoutMs: 0, retention: { minuteDays: 1, hourDays: 1, dayDays: 1 } });
   t.teardown(() => store.close());
