@@ -8,6 +8,7 @@ import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { MetricType } from '../protocol/metric-type.js';
 import { migrate } from './migrate.js';
 import { RECENT_MINUTES_TABLE, RESOLUTIONS, bucketStart, type Resolution } from './resolution.js';
+import { SeriesIds, type SeriesIdentity } from './series-ids.js';
 import {
   fromMinuteAggregate,
   fromRow,
@@ -72,6 +73,9 @@ const SETTLE_DELAY_SEC = 300;
 /** Timers' rollup rows remembered per resolution (#lastRollups); past this many, the others are read. */
 const MAX_REMEMBERED_ROLLUPS = 250_000;
 
+/** A series a write met for the first time, and its id: remembered once the write commits. */
+type Learned = [series: SeriesIdentity, id: number];
+
 /** The resolutions a minute is rolled up into. */
 type Rollup = Exclude<Resolution, '1m'>;
 const ROLLUPS: readonly Rollup[] = ['1h', '1d'];
@@ -108,11 +112,10 @@ export class SqliteStore {
   readonly #upsertSeries: Statement<[string, string, string, number, number], { id: number }>;
   readonly #touchSeries: Statement<[number, number, number, string, string, string]>;
   /**
-   * Series ids by `type NUL name NUL tags`, as committed: a series already
-   * known costs an UPDATE by its id (~1 µs a row) instead of an upsert that
-   * finds it by name (~5 µs).
+   * Series ids as committed: a series already known costs an UPDATE by its
+   * id (~1 µs a row) instead of an upsert that finds it by name (~5 µs).
    */
-  readonly #knownSeries = new Map<string, number>();
+  readonly #knownSeries = new SeriesIds();
   /** The columns a merge reads; the percentiles are derived again after it. */
   readonly #select: Record<Table, Statement<[number, number], MergeableRow>>;
   /**
@@ -169,7 +172,7 @@ export class SqliteStore {
   readonly #pruneEvents: Statement<[number, number]>;
   readonly #pruneChecks: Statement<[number, number]>;
   readonly #writeNotes: (events: DogEvent[], checks: ServiceCheck[]) => void;
-  readonly #writeMinute: (rows: MinuteAggregate[], learned: [string, number][]) => number;
+  readonly #writeMinute: (rows: MinuteAggregate[], learned: Learned[]) => number;
   #lastOrphanSweepSec = Number.NEGATIVE_INFINITY;
 
   constructor(options: SqliteStoreOptions) {
@@ -245,7 +248,7 @@ export class SqliteStore {
       for (const event of events) this.#insertEvent.run(event);
       for (const check of checks) this.#insertCheck.run(check);
     });
-    this.#writeMinute = this.db.transaction((rows: MinuteAggregate[], learned: [string, number][]) => {
+    this.#writeMinute = this.db.transaction((rows: MinuteAggregate[], learned: Learned[]) => {
       const settledBefore = this.#settledBefore.get() as number;
       const idsHold = this.#dataVersion.get() === this.#dataVersionOfKnownSeries;
       if (!idsHold) this.#forgetRollups();
@@ -294,7 +297,7 @@ export class SqliteStore {
    * merging into existing rows.
    */
   writeMinute(rows: MinuteAggregate[]): void {
-    const learned: [string, number][] = [];
+    const learned: Learned[] = [];
     try {
       this.#dataVersionOfKnownSeries = this.#writeMinute(rows, learned);
     } catch (cause) {
@@ -304,7 +307,7 @@ export class SqliteStore {
       throw new DattssError('DATTSS_STORE_WRITE', `cannot write ${rows.length} rows to ${this.db.name}: ${(cause as Error).message}`, { cause });
     }
     if (this.#knownSeries.size + learned.length > MAX_KNOWN_SERIES) this.#knownSeries.clear();
-    for (const [key, known] of learned) this.#knownSeries.set(key, known);
+    for (const [series, id] of learned) this.#knownSeries.set(series, id);
   }
 
   /**
@@ -399,14 +402,13 @@ export class SqliteStore {
    * what that learned goes into `learned`, to be remembered once the
    * transaction commits.
    */
-  #seriesId(row: MinuteAggregate, learned: [string, number][], idsHold: boolean): number {
-    const key = seriesKey(row.type, row.name, row.tags);
-    const known = this.#knownSeries.get(key);
+  #seriesId(row: MinuteAggregate, learned: Learned[], idsHold: boolean): number {
+    const known = this.#knownSeries.get(row);
     if (known !== undefined && (idsHold || this.#touchSeries.run(row.tsSec, row.tsSec, known, row.type, row.name, row.tags).changes === 1)) {
       return known;
     }
     const { id } = this.#upsertSeries.get(row.type, row.name, row.tags, row.tsSec, row.tsSec) as { id: number };
-    learned.push([key, id]);
+    learned.push([row, id]);
     return id;
   }
 
@@ -481,7 +483,7 @@ export class SqliteStore {
       'SELECT id, type, name, tags FROM series WHERE last_seen >= (SELECT max(last_seen) FROM series) - ? LIMIT ?',
     );
     this.db.transaction(() => {
-      for (const { id, type, name, tags } of recent.iterate(RECALL_SEEN_WITHIN_SEC, MAX_KNOWN_SERIES)) this.#knownSeries.set(seriesKey(type, name, tags), id);
+      for (const series of recent.iterate(RECALL_SEEN_WITHIN_SEC, MAX_KNOWN_SERIES)) this.#knownSeries.set(series, series.id);
       this.#dataVersionOfKnownSeries = this.#dataVersion.get() as number;
     })();
   }
@@ -508,10 +510,6 @@ export class SqliteStore {
   }
 }
 
-/** The key of #knownSeries. */
-function seriesKey(type: MetricType, name: string, tags: string): string {
-  return `${type}\0${name}\0${tags}`;
-}
 
 function perTable<T>(make: (table: Table) => T): Record<Table, T> {
   return { '1m': make('1m'), recent: make('recent'), '1h': make('1h'), '1d': make('1d') };
