@@ -7,6 +7,7 @@ import { DattssError } from '../errors.js';
 import type { MinuteSink, MinuteStream } from '../flush/flusher.js';
 import type { Logger } from '../log.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
+import { encodeRows, transferablesOf } from './row-batch.js';
 import type { SettlePacing, SqliteStoreOptions } from './sqlite-store.js';
 import { hostWriter } from './writer-host.js';
 import { decodeProgress, type FromWriter, type ToWriter, type WriterData, type WriterProgress, type WriterState } from './writer-protocol.js';
@@ -270,13 +271,14 @@ export class WriterClient implements MinuteSink {
       this.#posted++;
       this.#postedOfNext = 0;
     }
-    this.#send({ type: 'rows', rows, last });
+    const batch = encodeRows(rows);
+    this.#send({ type: 'rows', batch, last }, transferablesOf(batch));
     if (last && this.#state.failing) this.#letGoOfPosted();
     return Math.max(rows.length, 1);
   }
 
-  #send(message: ToWriter): void {
-    if (this.#writer !== undefined) this.#writer.postMessage(message);
+  #send(message: ToWriter, transfer: ArrayBuffer[] = []): void {
+    if (this.#writer !== undefined) this.#writer.postMessage(message, transfer);
     else if (message.type === 'notes' && !this.#dead) this.#heldNotes.push(message);
   }
 

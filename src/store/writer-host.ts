@@ -11,6 +11,7 @@ import { pino, type Level } from 'pino';
 import { DattssError } from '../errors.js';
 import { WriteBacklog, type Pacing } from '../flush/write-backlog.js';
 import { ReopeningStore } from './reopening-store.js';
+import { decodeRows } from './row-batch.js';
 import { encodeProgress, type FromWriter, type ToWriter, type WriterData, type WriterState } from './writer-protocol.js';
 
 /** What the writer needs of its end of the channel: a MessagePort, or a worker's parentPort. */
@@ -98,7 +99,7 @@ export function hostWriter(port: WriterPort, data: WriterData, { defer = setImme
   port.on('message', (message: ToWriter) => {
     switch (message.type) {
       case 'rows':
-        backlog.appendRows(message.rows, message.last);
+        backlog.appendRows(decodeRows(message.batch), message.last);
         break;
       case 'notes':
         try {

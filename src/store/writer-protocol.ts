@@ -1,13 +1,13 @@
-import type { MinuteAggregate } from '../aggregate/summarize.js';
 import type { ErrorCode } from '../errors.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
+import type { RowBatch } from './row-batch.js';
 import type { SettlePacing, SqliteStoreOptions } from './sqlite-store.js';
 
 /**
  * The messages between the daemon and its writer thread (store/writer-thread.ts),
  * which owns the SQLite connection and the write backlog. Only data crosses:
- * the two sides share these types, this constant and the progress encoding,
- * nothing else.
+ * the two sides share these types, this constant, the progress encoding and
+ * the rows' (store/row-batch.ts), nothing else.
  */
 
 /**
@@ -55,7 +55,7 @@ export function decodeProgress(encoded: number): WriterProgress {
 
 export type ToWriter =
   /** Part of a minute's rows; the minute is complete with `last`. */
-  | { type: 'rows'; rows: MinuteAggregate[]; last: boolean }
+  | { type: 'rows'; batch: RowBatch; last: boolean }
   | { type: 'notes'; events: DogEvent[]; checks: ServiceCheck[] }
   /** The daemon's 5-second tick, with its clock: retries when due, then prunes and settles. */
   | { type: 'tick'; nowMs: number }

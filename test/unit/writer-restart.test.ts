@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { pino } from 'pino';
 import { CounterPartial } from '../../src/aggregate/partial.js';
 import { aggregateOf, type MinuteAggregate } from '../../src/aggregate/summarize.js';
+import type { RowBatch } from '../../src/store/row-batch.js';
 import type * as WriterClientModule from '../../src/store/writer-client.js';
 import type { WriterClientOptions } from '../../src/store/writer-client.js';
 import type { MinuteStream } from '../../src/flush/flusher.js';
@@ -49,12 +50,12 @@ async function harness(t: Test): Promise<Harness> {
   const postedRows = new WeakMap<workerThreads.Worker, number[]>();
   class RecordedWorker extends workerThreads.Worker {
     override postMessage(message: unknown, transfer?: readonly workerThreads.Transferable[]): void {
-      const part = message as { type: string; rows: MinuteAggregate[] | null; last: boolean };
-      if (part.type === 'rows' && part.rows !== null) {
+      const part = message as { type: string; batch: RowBatch | null; last: boolean };
+      if (part.type === 'rows' && part.batch !== null) {
         // Rows handed over per minute, and what the thread says it has written of them.
         const minutes = postedRows.get(this) ?? [0];
         postedRows.set(this, minutes);
-        minutes[minutes.length - 1] = (minutes.at(-1) as number) + part.rows.length;
+        minutes[minutes.length - 1] = (minutes.at(-1) as number) + part.batch.names.length;
         const written = progressOf(this)();
         const done = minutes.slice(0, written.minutes).reduce((total, rows) => total + rows, 0) + written.rowsOfNext;
         inFlight.push(minutes.reduce((total, rows) => total + rows, 0) - done);
@@ -106,7 +107,7 @@ const threadData = new WeakMap<workerThreads.Worker, WriterData>();
 
 /** A message the thread cannot handle: it throws, uncaught, and the thread dies of it. */
 function crash(thread: workerThreads.Worker): void {
-  thread.postMessage({ type: 'rows', rows: null, last: true });
+  thread.postMessage({ type: 'rows', batch: null, last: true });
 }
 
 /** What the thread has written, as it keeps it in the shared memory it was started with. */
