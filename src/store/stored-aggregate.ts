@@ -68,15 +68,19 @@ export type ExactParams = [
   lastAtMs: number | null,
 ];
 
-/** The parameters derived from a row's distribution and members, after its exact fields. */
+/**
+ * The parameters derived from a row's distribution and members, after its
+ * exact fields. better-sqlite3 binds a Uint8Array, a view included, as the
+ * BLOB of its bytes: no Buffer need be made for it (0.3 µs each).
+ */
 type DerivedParams = [
   p50: number | null,
   p90: number | null,
   p95: number | null,
   p99: number | null,
   uniques: number | null,
-  sketch: Buffer | null,
-  membersOrHll: string | Buffer | null,
+  sketch: Uint8Array | null,
+  membersOrHll: string | Uint8Array | null,
 ];
 
 export function fromMinuteAggregate(row: MinuteAggregate): StoredAggregate {
@@ -177,8 +181,8 @@ export function toParams(seriesId: number, ts: number, aggregate: StoredAggregat
     percentileOf(aggregate, 0.95),
     percentileOf(aggregate, 0.99),
     uniquesOf(aggregate),
-    sketch === null ? null : toBuffer(sketch.encode()),
-    members !== null ? JSON.stringify([...members]) : hll !== null ? toBuffer(hll.encode()) : null,
+    sketch === null ? null : sketch.encode(),
+    members !== null ? JSON.stringify([...members]) : hll !== null ? hll.encode() : null,
   ]);
 }
 
@@ -191,7 +195,7 @@ export function minuteParams(seriesId: number, row: MinuteAggregate): AggregateP
     p95,
     p99,
     members === null ? null : members.length,
-    sketch === null ? null : toBuffer(sketch),
+    sketch,
     members === null ? null : JSON.stringify(members),
   ]);
 }
@@ -212,8 +216,4 @@ function exactFieldsOf(source: ExactFields): ExactFields {
 
 function addNullable(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : a + b;
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
