@@ -5,8 +5,8 @@ import { METRIC_TYPES } from '../protocol/metric-type.js';
  * Minute rows as they cross to the writer thread: every row's numbers in one
  * Float64Array and every timer's sketch in one byte array, both moved to the
  * thread rather than copied, and the strings in arrays. A structured clone of
- * 4,000 row objects took about 3 ms to write and 3.3 ms to read back; this
- * takes 0.8 and 1 ms (bench/README.md), and the reading is on the thread
+ * 4,000 row objects took 2.8 ms to write and 3.4 ms to read back; this takes
+ * 1.05 and 0.75 ms (bench/README.md), and the reading is on the thread
  * that a minute of 100k series keeps busy.
  */
 export interface RowBatch {

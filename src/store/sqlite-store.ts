@@ -70,8 +70,12 @@ const RECALL_SEEN_WITHIN_SEC = 3600;
  * recent ones, and the recent table holds about an hour.
  */
 const SETTLE_DELAY_SEC = 300;
-/** Timers' rollup rows remembered per resolution (#lastRollups); past this many, the others are read. */
-const MAX_REMEMBERED_ROLLUPS = 250_000;
+/**
+ * Timers' rollup rows remembered per resolution (#lastRollups); past this
+ * many, the others are read. A row takes about 0.5 KB and its sketch's
+ * bytes (a few hundred for a busy timer): at most some 90 MB a resolution.
+ */
+const MAX_REMEMBERED_ROLLUPS = 100_000;
 
 /** A series a write met for the first time, and its id: remembered once the write commits. */
 type Learned = [series: SeriesIdentity, id: number];
