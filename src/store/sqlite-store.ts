@@ -137,8 +137,9 @@ export class SqliteStore {
    * wrote them: the next minute merges into them without reading them back
    * (about 2.7 µs a row, 150 ms of a minute of 100k series; bench/README.md).
    * They hold while no other connection has committed (the same check as the
-   * series ids'), and are forgotten when a write rolls back and when pruning
-   * deletes rollup rows. Sets are left out: a set's HyperLogLog takes up to 16 KB.
+   * series ids'), and are forgotten when a write rolls back, when pruning
+   * reaches their bucket and when a newer bucket starts. Sets are left out:
+   * a set's HyperLogLog takes up to 16 KB.
    */
   readonly #lastRollups: Record<Rollup, LastRollups> = {
     '1h': { bucketTs: Number.NEGATIVE_INFINITY, rows: new Map() },
@@ -438,10 +439,8 @@ export class SqliteStore {
       last.bucketTs = ts;
     }
     const written = last.rows.get(seriesId);
-    const params =
-      written === undefined
-        ? this.#mergeInto(rollup, 'timer', seriesId, ts, delta)
-        : this.#mergeInto(rollup, 'timer', seriesId, ts, delta, mergeableOfParams(written));
+    const existing = written === undefined ? this.#select[rollup].get(seriesId, ts) : mergeableOfParams(written);
+    const params = this.#mergeInto(rollup, 'timer', seriesId, ts, delta, existing);
     if (written !== undefined || last.rows.size < MAX_REMEMBERED_ROLLUPS) last.rows.set(seriesId, params);
   }
 
@@ -513,7 +512,6 @@ export class SqliteStore {
     this.db.exec('DELETE FROM rollup_backlog'); // entries whose series no longer exists
   }
 }
-
 
 function perTable<T>(make: (table: Table) => T): Record<Table, T> {
   return { '1m': make('1m'), recent: make('recent'), '1h': make('1h'), '1d': make('1d') };
