@@ -6,12 +6,13 @@
 // for its socket. The search raises the rate until loss reaches 0.1%.
 import { cpuSeconds, peakRssBytes, udpDrops } from './lib/proc.js';
 import { send } from './lib/sender.js';
-import { startDattss, startEtsy } from './lib/targets.js';
+import { startBareReceiver, startDattss, startEtsy } from './lib/targets.js';
 
 export const MAX_LOSS = 0.001;
-/** `dattss+N`: dattss receiving in N threads (`--receive-threads N`). */
+/** `dattss+N`: dattss receiving in N threads (`--receive-threads N`); `node`: the bare receiver. */
 function start(name) {
   if (name === 'etsy') return startEtsy();
+  if (name === 'node') return startBareReceiver();
   const threads = /^dattss\+(\d+)$/.exec(name)?.[1];
   return startDattss(threads === undefined ? [] : ['--receive-threads', threads]);
 }
@@ -66,7 +67,7 @@ export async function trial(senderBinary, { target: name, rate, perDatagram, ser
       sent,
     };
     await target.stop();
-    if (name !== 'etsy' && result.loss === 0) result.exact = await storedTotalsMatch(target.dbPath, warmUp === undefined ? [sent] : [warmUp, sent]);
+    if (target.dbPath !== undefined && result.loss === 0) result.exact = await storedTotalsMatch(target.dbPath, warmUp === undefined ? [sent] : [warmUp, sent]);
     return result;
   } finally {
     await target.stop();
@@ -96,7 +97,8 @@ async function storedTotalsMatch(dbPath, sends) {
 
 /**
  * The highest rate (from a geometric ladder) at which a target loses less
- * than 0.1%; stops at the first failing step. Returns that trial and all steps.
+ * than 0.1%; stops at the first failing step. Returns that trial and all
+ * steps; `best.atLadderTop` when no step failed, so the target may take more.
  */
 export async function maxRate(senderBinary, { target, perDatagram, series, seconds, fromRate, factor, maxSteps, log, warm }) {
   let best;
@@ -109,5 +111,6 @@ export async function maxRate(senderBinary, { target, perDatagram, series, secon
     if (result.loss >= MAX_LOSS) break;
     best = result;
   }
+  if (best !== undefined) best.atLadderTop = best === steps.at(-1);
   return { best, steps };
 }

@@ -24,7 +24,9 @@ const quick = args.includes('--quick');
 const warm = args.includes('--warm');
 const shapesArg = args.includes('--shapes') ? args[args.indexOf('--shapes') + 1] : undefined;
 const receiveThreads = args.includes('--receive-threads') ? Number(args[args.indexOf('--receive-threads') + 1]) : undefined;
-const TARGETS = ['dattss', 'etsy', ...(receiveThreads === undefined ? [] : [`dattss+${receiveThreads}`])];
+const THREADED = `dattss+${receiveThreads}`;
+const ceiling = args.includes('--ceiling');
+const TARGETS = ['dattss', 'etsy', ...(receiveThreads === undefined ? [] : [THREADED]), ...(ceiling ? ['node'] : [])];
 const option = (name, fallback) => {
   const index = args.indexOf(name);
   return index === -1 ? fallback : Number(args[index + 1]);
@@ -81,11 +83,18 @@ async function loadSuite() {
     }
     const summary = (list) => ({
       rate: median(list.map((r) => r?.sentRate ?? 0)),
+      atLadderTop: list.some((r) => r?.atLadderTop === true),
       cpu: median(list.map((r) => r?.cpuMicrosPerLine)),
       rss: median(list.map((r) => r?.peakRssBytes)),
       exact: list.every((r) => r === undefined || r.exact !== false),
     });
-    rows.push({ shape, dattss: summary(found.dattss), etsy: summary(found.etsy), threaded: receiveThreads === undefined ? undefined : summary(found[TARGETS[2]]) });
+    rows.push({
+      shape,
+      dattss: summary(found.dattss),
+      etsy: summary(found.etsy),
+      threaded: receiveThreads === undefined ? undefined : summary(found[THREADED]),
+      node: ceiling ? summary(found.node) : undefined,
+    });
   }
   console.log(`\nMax rate at < 0.1% loss (medians), CPU per line and peak RSS at that rate${warm ? ', series known before each trial (--warm)' : ''}:\n`);
   console.log('| lines/datagram | series | dattss lines/s | Etsy lines/s | ratio | dattss µs CPU/line | Etsy µs CPU/line | dattss peak RSS | Etsy peak RSS | rows exact |');
@@ -95,6 +104,17 @@ async function loadSuite() {
     console.log(
       `| ${shape.perDatagram} | ${shape.series} | ${millions(dattss.rate)} | ${millions(etsy.rate)} | ${ratio} | ${dattss.cpu.toFixed(2)} | ${etsy.cpu.toFixed(2)} | ${mib(dattss.rss)} | ${mib(etsy.rss)} | ${dattss.exact ? 'yes' : 'NO'} |`,
     );
+  }
+  if (ceiling) {
+    console.log('\nThe ceiling: a bare Node receiver that counts lines and does nothing else (bench/lib/bare-receiver.js):\n');
+    console.log('| lines/datagram | series | bare receiver lines/s | dattss lines/s | dattss / bare | bare µs CPU/line | dattss µs CPU/line |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const { shape, dattss, node } of rows) {
+      const ratio = node.rate > 0 ? `${(dattss.rate / node.rate).toFixed(2)}` : '—';
+      // A receiver that lost nothing on the ladder's top step was not pushed to its limit.
+      const bare = `${node.atLadderTop ? '≥ ' : ''}${millions(node.rate)}`;
+      console.log(`| ${shape.perDatagram} | ${shape.series} | ${bare} | ${millions(dattss.rate)} | ${node.atLadderTop ? '≤ ' : ''}${ratio} | ${node.cpu.toFixed(2)} | ${dattss.cpu.toFixed(2)} |`);
+    }
   }
   if (receiveThreads === undefined) return;
   console.log(`\nThe same, dattss with --receive-threads ${receiveThreads} beside dattss as it is by default:\n`);

@@ -1,7 +1,8 @@
 // The daemons under test, each started fresh in its own process: dattss from
-// this checkout (dist/) and Etsy statsd 0.9.0 (the devDependency). Each gives
-// its cumulative count of lines received, read through its own interface.
-import { spawn } from 'node:child_process';
+// this checkout (dist/), Etsy statsd 0.9.0 (the devDependency) and, as the
+// ceiling, a bare Node receiver. Each gives its cumulative count of lines
+// received, read through its own interface.
+import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,30 @@ export async function startDattss(extraArgs = []) {
       await stopProcess(child);
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A bare Node receiver that counts lines (bench/lib/bare-receiver.js): what Node itself takes. */
+export async function startBareReceiver() {
+  const child = fork(join(ROOT, 'bench/lib/bare-receiver.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const reply = () => new Promise((resolve) => child.once('message', resolve));
+  const { port } = await reply();
+  return {
+    name: 'node',
+    pid: child.pid,
+    port,
+    async received() {
+      const answer = reply();
+      child.send('count');
+      return (await answer).lines;
+    },
+    async stop() {
+      if (child.exitCode !== null || !child.connected) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send('stop');
+      await exited;
+    },
+    cleanup: () => {},
   };
 }
 
