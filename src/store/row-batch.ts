@@ -44,6 +44,7 @@ const FIELD = {
 } as const;
 const FIELDS = 16;
 type NullableField = 'sum' | 'sumSquares' | 'min' | 'max' | 'last' | 'lastAtMs' | 'p50' | 'p90' | 'p95' | 'p99';
+/** In FIELD order: bit b of `nulls` is field FIELD.sum + b. */
 const NULLABLE: readonly NullableField[] = ['sum', 'sumSquares', 'min', 'max', 'last', 'lastAtMs', 'p50', 'p90', 'p95', 'p99'];
 const MEMBERS_NULL = 1 << NULLABLE.length;
 
