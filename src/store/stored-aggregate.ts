@@ -123,7 +123,8 @@ export function mergeableOfParams(params: AggregateParams): MergeableRow {
     last,
     last_at_ms: lastAtMs,
     sketch,
-    ...(typeof membersOrHll === 'string' ? { members: membersOrHll } : { hll: membersOrHll }),
+    members: typeof membersOrHll === 'string' ? membersOrHll : null,
+    hll: typeof membersOrHll === 'string' ? null : membersOrHll,
   };
 }
 
