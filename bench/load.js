@@ -9,10 +9,16 @@ import { send } from './lib/sender.js';
 import { startBareReceiver, startDattss, startEtsy } from './lib/targets.js';
 
 export const MAX_LOSS = 0.001;
-/** `dattss+N`: dattss receiving in N threads (`--receive-threads N`); `node`: the bare receiver. */
+/**
+ * `dattss+N`: dattss receiving in N threads (`--receive-threads N`); `dattss/dgram`: dattss
+ * reading with Node's dgram (`--udp-reader dgram`); `node`, `node/batch`: the bare receiver on
+ * Node's dgram or on the batch reader.
+ */
 function start(name) {
   if (name === 'etsy') return startEtsy();
   if (name === 'node') return startBareReceiver();
+  if (name === 'node/batch') return startBareReceiver('batch');
+  if (name === 'dattss/dgram') return startDattss(['--udp-reader', 'dgram']);
   const threads = /^dattss\+(\d+)$/.exec(name)?.[1];
   return startDattss(threads === undefined ? [] : ['--receive-threads', threads]);
 }

@@ -8,6 +8,10 @@
 //   npm run bench -- --receive-threads 1
 //                                 also runs dattss with `--receive-threads 1` in each shape, as a
 //                                 third target alternating with the other two
+//   npm run bench -- --dgram      also runs dattss reading UDP with Node's dgram (`--udp-reader
+//                                 dgram`) beside its default, the batch reader where it is built
+//   npm run bench -- --ceiling    also runs bare receivers that only count lines, on Node's dgram
+//                                 and on the batch reader: what reading the socket costs by itself
 //   npm run bench -- soak [--minutes N] [--rate R] [--series K] [-- daemon flags...]
 //                                 N minutes (default 10) of steady load over K series (default
 //                                 10,000) against dattss: memory and loss; flags after a second
@@ -26,7 +30,8 @@ const shapesArg = args.includes('--shapes') ? args[args.indexOf('--shapes') + 1]
 const receiveThreads = args.includes('--receive-threads') ? Number(args[args.indexOf('--receive-threads') + 1]) : undefined;
 const THREADED = `dattss+${receiveThreads}`;
 const ceiling = args.includes('--ceiling');
-const TARGETS = ['dattss', 'etsy', ...(receiveThreads === undefined ? [] : [THREADED]), ...(ceiling ? ['node'] : [])];
+const dgram = args.includes('--dgram');
+const TARGETS = ['dattss', 'etsy', ...(receiveThreads === undefined ? [] : [THREADED]), ...(dgram ? ['dattss/dgram'] : []), ...(ceiling ? ['node', 'node/batch'] : [])];
 const option = (name, fallback) => {
   const index = args.indexOf(name);
   return index === -1 ? fallback : Number(args[index + 1]);
@@ -93,7 +98,9 @@ async function loadSuite() {
       dattss: summary(found.dattss),
       etsy: summary(found.etsy),
       threaded: receiveThreads === undefined ? undefined : summary(found[THREADED]),
+      dgram: dgram ? summary(found['dattss/dgram']) : undefined,
       node: ceiling ? summary(found.node) : undefined,
+      nodeBatch: ceiling ? summary(found['node/batch']) : undefined,
     });
   }
   console.log(`\nMax rate at < 0.1% loss (medians), CPU per line and peak RSS at that rate${warm ? ', series known before each trial (--warm)' : ''}:\n`);
@@ -105,15 +112,28 @@ async function loadSuite() {
       `| ${shape.perDatagram} | ${shape.series} | ${millions(dattss.rate)} | ${millions(etsy.rate)} | ${ratio} | ${dattss.cpu.toFixed(2)} | ${etsy.cpu.toFixed(2)} | ${mib(dattss.rss)} | ${mib(etsy.rss)} | ${dattss.exact ? 'yes' : 'NO'} |`,
     );
   }
+  if (dgram) {
+    console.log("\nThe same, dattss reading UDP with Node's dgram (--udp-reader dgram) beside its default (the batch reader where built):\n");
+    console.log('| lines/datagram | series | default lines/s | dgram lines/s | default / dgram | default µs CPU/line | dgram µs CPU/line | rows exact |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const { shape, dattss, dgram: viaDgram } of rows) {
+      const ratio = viaDgram.rate > 0 ? `${(dattss.rate / viaDgram.rate).toFixed(2)}×` : '—';
+      console.log(
+        `| ${shape.perDatagram} | ${shape.series} | ${millions(dattss.rate)} | ${millions(viaDgram.rate)} | ${ratio} | ${dattss.cpu.toFixed(2)} | ${viaDgram.cpu.toFixed(2)} | ${viaDgram.exact ? 'yes' : 'NO'} |`,
+      );
+    }
+  }
   if (ceiling) {
-    console.log('\nThe ceiling: a bare Node receiver that counts lines and does nothing else (bench/lib/bare-receiver.js):\n');
-    console.log('| lines/datagram | series | bare receiver lines/s | dattss lines/s | dattss / bare | bare µs CPU/line | dattss µs CPU/line |');
+    console.log("\nThe ceiling: bare receivers that count lines and do nothing else (bench/lib/bare-receiver.js), on Node's dgram and on the batch reader:\n");
+    console.log('| lines/datagram | series | bare dgram lines/s | bare batch lines/s | dattss lines/s | dattss / bare batch | µs CPU/line bare dgram / bare batch / dattss |');
     console.log('|---|---|---|---|---|---|---|');
-    for (const { shape, dattss, node } of rows) {
-      const ratio = node.rate > 0 ? `${(dattss.rate / node.rate).toFixed(2)}` : '—';
-      // A receiver that lost nothing on the ladder's top step was not pushed to its limit.
-      const bare = `${node.atLadderTop ? '≥ ' : ''}${millions(node.rate)}`;
-      console.log(`| ${shape.perDatagram} | ${shape.series} | ${bare} | ${millions(dattss.rate)} | ${node.atLadderTop ? '≤ ' : ''}${ratio} | ${node.cpu.toFixed(2)} | ${dattss.cpu.toFixed(2)} |`);
+    // A receiver that lost nothing on the ladder's top step was not pushed to its limit.
+    const bare = (summary) => `${summary.atLadderTop ? '≥ ' : ''}${millions(summary.rate)}`;
+    for (const { shape, dattss, node, nodeBatch } of rows) {
+      const ratio = nodeBatch.rate > 0 ? `${nodeBatch.atLadderTop ? '≤ ' : ''}${(dattss.rate / nodeBatch.rate).toFixed(2)}` : '—';
+      console.log(
+        `| ${shape.perDatagram} | ${shape.series} | ${bare(node)} | ${bare(nodeBatch)} | ${millions(dattss.rate)} | ${ratio} | ${node.cpu.toFixed(2)} / ${nodeBatch.cpu.toFixed(2)} / ${dattss.cpu.toFixed(2)} |`,
+      );
     }
   }
   if (receiveThreads === undefined) return;

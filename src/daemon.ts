@@ -129,10 +129,11 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     },
   };
   let lastPacketMs: number | undefined;
-  const onPacket = (packet: Buffer): void => {
+  /** A UDP datagram `packet[start, end)`, or a run of whole lines from a TCP connection. */
+  const onPacket = (packet: Buffer, start = 0, end = packet.length): void => {
     selfMetrics.packetsReceived++;
     lastPacketMs = clock.now();
-    selfMetrics.linesReceived += parser.parse(packet, sink);
+    selfMetrics.linesReceived += parser.parse(packet, sink, start, end);
   };
   const receivers =
     config.receiveThreads > 0
@@ -142,6 +143,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
             host: config.host,
             port: config.port,
             recvBufferBytes: config.udpRecvBufferBytes,
+            reader: config.udpReader,
             parser: parserOptions,
             maxSeries: config.maxSeries,
             maxSetMembers: config.maxSetMembers,
@@ -157,7 +159,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       host: config.host,
       port: config.port,
       recvBufferBytes: config.udpRecvBufferBytes,
-      onPacket,
+      reader: config.udpReader,
+      onDatagram: onPacket,
       logger: logger.child({ component: 'udp' }),
     });
 
@@ -283,7 +286,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         ticking = ticking.then(() => receivers.flush()).then(() => tick(nowMs));
       });
       warmUpHotPath(parserOptions, registryOptions, clock.now());
-      const addresses: DaemonAddresses = { udp: { address: '', port: 0, family: '', recvBufferBytes: 0 } };
+      const addresses: DaemonAddresses = { udp: { address: '', port: 0, family: '', recvBufferBytes: 0, reader: 'dgram' } };
       try {
         await startUdpAndTcp(addresses);
         if (admin !== undefined) addresses.admin = await admin.start();
@@ -302,6 +305,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         {
           udp: { address: udpAddress.address, port: udpAddress.port, family: udpAddress.family },
           recvBufferBytes: { requested: config.udpRecvBufferBytes, granted: udpAddress.recvBufferBytes },
+          udpReader: udpAddress.reader,
           receiveThreads: config.receiveThreads,
           tcp: tcpAddress === undefined ? null : { address: tcpAddress.address, port: tcpAddress.port },
           admin: adminAddress === undefined ? null : { address: adminAddress.address, port: adminAddress.port },

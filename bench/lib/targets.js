@@ -68,13 +68,13 @@ export async function startDattss(extraArgs = []) {
   };
 }
 
-/** A bare Node receiver that counts lines (bench/lib/bare-receiver.js): what Node itself takes. */
-export async function startBareReceiver() {
-  const child = fork(join(ROOT, 'bench/lib/bare-receiver.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** A bare receiver that counts lines (bench/lib/bare-receiver.js): what Node's dgram, or the batch reader, takes by itself. */
+export async function startBareReceiver(reader = 'dgram') {
+  const child = fork(join(ROOT, 'bench/lib/bare-receiver.js'), [reader], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const reply = () => new Promise((resolve) => child.once('message', resolve));
   const { port } = await reply();
   return {
-    name: 'node',
+    name: reader === 'dgram' ? 'node' : 'node/batch',
     pid: child.pid,
     port,
     async received() {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { DattssError } from '../errors.js';
+import { batchReaderMissing, readerFor } from '../ingest/udp-socket.js';
 import {
   CONFIG_FILE_ENV,
   CONFIG_KEYS,
@@ -132,13 +133,21 @@ function exposureProblems(config: Config): string[] {
   return problems;
 }
 
-/** Options the running Node cannot honour. */
-export function runtimeProblems(config: Config, nodeVersion: string): string[] {
-  if (config.receiveThreads <= 1 || reusePortSupported(nodeVersion)) return [];
-  return [
-    `receiveThreads: ${config.receiveThreads} threads share the port with SO_REUSEPORT, which needs Node 22.12 or later (this is Node ${nodeVersion}); ` +
-      'use 1 to receive in one thread, or 0 in the daemon\'s own',
-  ];
+/** Options the running Node, or this build, cannot honour. `batchMissing`: why the batch UDP reader is not here (ingest/udp-socket.ts). */
+export function runtimeProblems(config: Config, nodeVersion: string, batchMissing: string | undefined = batchReaderMissing()): string[] {
+  const problems: string[] = [];
+  if (config.udpReader === 'batch' && batchMissing !== undefined) {
+    problems.push(`udpReader: batch needs dattss's native UDP reader, which is not available: ${batchMissing}; use auto or dgram`);
+  }
+  // The batch reader sets SO_REUSEPORT itself; dgram learnt it in Node 22.12.
+  if (config.receiveThreads > 1 && readerFor(config.udpReader, config.host, batchMissing) === 'dgram' && !reusePortSupported(nodeVersion)) {
+    problems.push(
+      `receiveThreads: ${config.receiveThreads} threads share the port with SO_REUSEPORT, which Node's dgram has from Node 22.12 (this is Node ${nodeVersion}) ` +
+        `and the batch UDP reader on any Node${batchMissing === undefined ? ` (udpReader is ${config.udpReader})` : `, but it is not available: ${batchMissing}`}; ` +
+        "use 1 to receive in one thread, or 0 in the daemon's own",
+    );
+  }
+  return problems;
 }
 
 /** dgram's `reusePort` came in Node 22.12 and 23.1. */

@@ -28,12 +28,17 @@ export const ConfigSchema = Type.Object(
       description:
         'Receive buffer to request for the UDP socket (SO_RCVBUF), so bursts and flushes do not overflow it; the kernel caps it at net.core.rmem_max and the granted size is logged. 0 keeps the kernel default.',
     }),
+    udpReader: Type.Union([Type.Literal('auto'), Type.Literal('batch'), Type.Literal('dgram')], {
+      default: 'auto',
+      description:
+        "How UDP is read: 'batch' takes up to 64 datagrams a system call (recvmmsg) through dattss's native reader, built by npm install on Linux, and calls JavaScript once for them; 'dgram' is Node's own, a call per datagram, which takes fewer datagrams a second; 'auto' is batch where the reader is built, else dgram (docs/architecture.md#reading-udp).",
+    }),
     receiveThreads: Type.Integer({
       minimum: 0,
       maximum: 16,
       default: 0,
       description:
-        "Receive UDP in this many worker threads, which parse and pre-aggregate and hand the daemon's thread one partial per series about once a second; 0 receives in the daemon's thread. Above 1 the threads share the port with SO_REUSEPORT, which needs Node 22.12 or later (docs/architecture.md#receive-threads).",
+        "Receive UDP in this many worker threads, which parse and pre-aggregate and hand the daemon's thread one partial per series about once a second; 0 receives in the daemon's thread. Above 1 the threads share the port with SO_REUSEPORT, which needs the batch reader (udpReader) or Node 22.12 or later (docs/architecture.md#receive-threads).",
     }),
     tcp: Type.Boolean({
       default: true,

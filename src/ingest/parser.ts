@@ -165,14 +165,17 @@ export class LineParser {
     this.#authKeys = options.authKeys.map((key) => Buffer.from(key));
   }
 
-  /** Parses every line of one packet; returns the number of non-empty lines seen. */
-  parse(buf: Buffer, sink: ParseSink): number {
+  /**
+   * Parses every line of one packet, `buf[from, to)`; returns the number of
+   * non-empty lines seen. A newline at `buf[to]` spares the search for the
+   * last line's end a run through the bytes after the packet.
+   */
+  parse(buf: Buffer, sink: ParseSink, from = 0, to = buf.length): number {
     let lines = 0;
-    let start = 0;
-    const length = buf.length;
-    while (start < length) {
+    let start = from;
+    while (start < to) {
       let end = buf.indexOf(NEWLINE, start);
-      if (end === -1) end = length;
+      if (end === -1 || end > to) end = to;
       let lineEnd = end;
       if (lineEnd > start && buf[lineEnd - 1] === CR) lineEnd--;
       if (lineEnd > start) {

@@ -61,10 +61,11 @@ export class ReceiveBatcher {
     return this.#batch.lines / Math.max(1, this.#buffer.size);
   }
 
-  packet(buf: Buffer): void {
+  /** Takes the packet `buf[start, end)` (the whole buffer by default). */
+  packet(buf: Buffer, start = 0, end = buf.length): void {
     this.#batch.packets++;
     // Read apart: a full buffer may hand the batch over while the packet is parsed.
-    const lines = this.#parser.parse(buf, this.#sink);
+    const lines = this.#parser.parse(buf, this.#sink, start, end);
     this.#batch.lines += lines;
   }
 

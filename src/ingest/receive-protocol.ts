@@ -1,6 +1,7 @@
 import type { PartialFigures } from '../protocol/partial-line.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { BadLineReason, ParserOptions, Sample } from './parser.js';
+import type { UdpReader } from './udp-socket.js';
 
 /**
  * The messages between the daemon and its receive threads
@@ -15,6 +16,7 @@ export interface ReceiveThreadData {
   reusePort: boolean;
   /** SO_RCVBUF to request; 0 keeps the kernel default. */
   recvBufferBytes: number;
+  reader: UdpReader;
   parser: ParserOptions;
   /** Series a hand-over holds at most; a full buffer is handed over at once. */
   maxSeries: number;
@@ -49,7 +51,7 @@ export interface Batch {
 export type ToReceiver = { type: 'flush'; id: number } | { type: 'stop'; id: number };
 
 export type FromReceiver =
-  | { type: 'listening'; address: string; port: number; family: string; recvBufferBytes: number }
+  | { type: 'listening'; address: string; port: number; family: string; recvBufferBytes: number; reader: 'batch' | 'dgram' }
   | { type: 'failed'; message: string }
   | { type: 'socket-error'; message: string }
   | Batch;

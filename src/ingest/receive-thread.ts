@@ -1,9 +1,8 @@
 /** A receive thread's entry: reads one UDP socket and hands pre-aggregated batches to the daemon. */
-import { createSocket, type SocketOptions } from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ReceiveBatcher } from './receive-batcher.js';
 import type { FromReceiver, ReceiveThreadData, ToReceiver } from './receive-protocol.js';
+import { bindUdp, type BoundUdp } from './udp-socket.js';
 import { feedWarmUpPackets, WARM_UP_SERIES } from './warm-up.js';
 
 /** How often an open batch is looked at. */
@@ -32,22 +31,20 @@ const warmUp = new ReceiveBatcher({ ...data, maxSeries: WARM_UP_SERIES }, () => 
 feedWarmUpPackets((packet) => warmUp.packet(packet));
 const batcher = new ReceiveBatcher(data, () => post(batcher.take(null)));
 
-// reusePort is Node >= 22.12; the daemon asks for it only there (config/load.ts).
-const socket = createSocket({ type: isIPv6(data.host) ? 'udp6' : 'udp4', reusePort: data.reusePort } as SocketOptions);
 let checker: ReturnType<typeof setInterval> | undefined;
 let checks = 0;
 let packetsAtCheck = 0;
 let received = 0;
 
-socket.on('message', (packet) => {
+function onDatagram(buf: Buffer, start: number, end: number): void {
   received++;
-  batcher.packet(packet);
+  batcher.packet(buf, start, end);
   if (checker === undefined) {
     checks = 0;
     packetsAtCheck = received;
     checker = setInterval(check, CHECK_MS);
   }
-});
+}
 
 function check(): void {
   const quiet = received === packetsAtCheck;
@@ -61,24 +58,27 @@ function handOver(id: number | null): void {
   post(batcher.take(id));
 }
 
-socket.once('error', (error) => post({ type: 'failed', message: error.message }));
-socket.bind(data.port, data.host, () => {
-  socket.removeAllListeners('error');
-  socket.on('error', (error) => post({ type: 'socket-error', message: error.message }));
-  try {
-    if (data.recvBufferBytes > 0) socket.setRecvBufferSize(data.recvBufferBytes);
-  } catch (error) {
-    post({ type: 'socket-error', message: `could not set the UDP receive buffer; keeping the kernel default: ${(error as Error).message}` });
-  }
-  const { address, port: boundPort, family } = socket.address();
-  post({ type: 'listening', address, port: boundPort, family, recvBufferBytes: socket.getRecvBufferSize() });
-});
+let socket: BoundUdp | undefined;
+bindUdp({
+  ...data,
+  onDatagram,
+  onError: (error) => post({ type: 'socket-error', message: error.message }),
+}).then(
+  (bound) => {
+    socket = bound;
+    if (bound.recvBufferError !== undefined) {
+      post({ type: 'socket-error', message: `could not set the UDP receive buffer; keeping the kernel default: ${bound.recvBufferError.message}` });
+    }
+    const { address, port: boundPort, family, recvBufferBytes, reader } = bound;
+    post({ type: 'listening', address, port: boundPort, family, recvBufferBytes, reader });
+  },
+  (error: Error) => post({ type: 'failed', message: error.message }),
+);
 
 port.on('message', (message: ToReceiver) => {
   if (message.type === 'flush') return handOver(message.id);
   // Stop: no more datagrams, then the last batch; the thread ends with nothing left to wait for.
-  socket.removeAllListeners('message');
-  socket.close(() => {
+  void Promise.resolve(socket?.close()).then(() => {
     handOver(message.id);
     port.close();
   });

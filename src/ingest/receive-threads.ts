@@ -128,7 +128,7 @@ export class ReceiveThreads {
             // A replacement that comes up after stop() would hold the port and the process open.
             if (this.#stopping) void worker.terminate();
             else this.#receivers.push(receiver);
-            resolve({ address: message.address, port: message.port, family: message.family, recvBufferBytes: message.recvBufferBytes });
+            resolve({ address: message.address, port: message.port, family: message.family, recvBufferBytes: message.recvBufferBytes, reader: message.reader });
             break;
           case 'failed':
             reject(new DattssError('DATTSS_LISTEN_FAILED', `cannot listen for UDP on ${data.host}:${port}: ${message.message}`));

@@ -1,14 +1,14 @@
-import { isIPv6 } from 'node:net';
-import { DgramAsPromised, type SocketAsPromised } from 'dgram-as-promised';
 import { DattssError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { bindUdp, type BoundUdp, type OnDatagram, type UdpReader } from './udp-socket.js';
 
 export interface UdpListenerOptions {
   host: string;
   port: number;
   /** SO_RCVBUF to request; 0 keeps the kernel default. */
   recvBufferBytes: number;
-  onPacket: (packet: Buffer) => void;
+  reader: UdpReader;
+  onDatagram: OnDatagram;
   logger: Logger;
 }
 
@@ -18,52 +18,46 @@ export interface UdpAddress {
   family: string;
   /** What the kernel granted (Linux reports twice the accepted SO_RCVBUF). */
   recvBufferBytes: number;
+  /** How datagrams are read (ingest/udp-socket.ts). */
+  reader: 'batch' | 'dgram';
 }
 
-/**
- * The UDP listener. Datagrams are taken from the raw socket's 'message'
- * event: dgram-as-promised's recv() and async iteration drop datagrams
- * whenever the consuming loop yields, so the wrapper is used only to bind,
- * close and report errors.
- */
+/** The UDP listener of the daemon's own thread (receive threads have theirs: ingest/receive-thread.ts). */
 export class UdpListener {
   readonly #options: UdpListenerOptions;
-  #socket: SocketAsPromised | undefined;
+  #socket: BoundUdp | undefined;
 
   constructor(options: UdpListenerOptions) {
     this.#options = options;
   }
 
   async start(): Promise<UdpAddress> {
-    const { host, port, recvBufferBytes, onPacket, logger } = this.#options;
-    const socket = DgramAsPromised.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
-    socket.socket.on('message', onPacket);
-    let bound;
+    const { host, port, recvBufferBytes, reader, onDatagram, logger } = this.#options;
+    let socket;
     try {
-      bound = await socket.bind(port, host);
+      socket = await bindUdp({
+        host,
+        port,
+        reusePort: false,
+        recvBufferBytes,
+        reader,
+        onDatagram,
+        onError: (error) => logger.error({ err: error }, 'UDP socket error'),
+      });
     } catch (cause) {
-      await socket.close().catch(() => undefined);
       throw new DattssError('DATTSS_LISTEN_FAILED', `cannot listen for UDP on ${host}:${port}: ${(cause as Error).message}`, { cause });
     }
-    if (recvBufferBytes > 0) {
-      try {
-        socket.setRecvBufferSize(recvBufferBytes);
-      } catch (error) {
-        logger.warn({ err: error, requested: recvBufferBytes }, 'could not set the UDP receive buffer; keeping the kernel default');
-      }
+    if (socket.recvBufferError !== undefined) {
+      logger.warn({ err: socket.recvBufferError, requested: recvBufferBytes }, 'could not set the UDP receive buffer; keeping the kernel default');
     }
-    socket.socket.on('error', (error) => logger.error({ err: error }, 'UDP socket error'));
     this.#socket = socket;
-    return { address: bound.address, port: bound.port, family: bound.family, recvBufferBytes: socket.getRecvBufferSize() };
+    return { address: socket.address, port: socket.port, family: socket.family, recvBufferBytes: socket.recvBufferBytes, reader: socket.reader };
   }
 
   /** Stops receiving; datagrams still queued in the kernel are discarded with the socket. */
   async stop(): Promise<void> {
     const socket = this.#socket;
     this.#socket = undefined;
-    if (socket !== undefined) {
-      socket.socket.removeAllListeners('message');
-      await socket.close();
-    }
+    await socket?.close();
   }
 }

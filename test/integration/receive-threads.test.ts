@@ -4,7 +4,8 @@ import * as workerThreads from 'node:worker_threads';
 import { DgramAsPromised } from 'dgram-as-promised';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
-import { loadConfig, reusePortSupported } from '../../src/config/load.js';
+import { loadConfig, reusePortSupported, runtimeProblems } from '../../src/config/load.js';
+import { batchReaderMissing } from '../../src/ingest/udp-socket.js';
 import type * as ReceiveThreadsModule from '../../src/ingest/receive-threads.js';
 import type { Batch } from '../../src/ingest/receive-protocol.js';
 import type * as DaemonModule from '../../src/daemon.js';
@@ -46,27 +47,42 @@ t.test('lines received in a thread are stored as sent, bad lines counted and log
   t.equal(events.reduce((sum, r) => sum + (r.sum ?? 0), 0), 1, 'the event was received');
 });
 
-t.test('several threads need SO_REUSEPORT: refused before Node 22.12, all counted after', async (t) => {
+t.test('several threads share the port with SO_REUSEPORT: dgram has it from Node 22.12, the batch reader on any Node', async (t) => {
   t.equal(reusePortSupported('20.20.2'), false);
   t.equal(reusePortSupported('22.11.0'), false);
   t.equal(reusePortSupported('22.12.0'), true);
   t.equal(reusePortSupported('23.0.0'), false);
   t.equal(reusePortSupported('23.1.0'), true);
   t.equal(reusePortSupported('24.0.0'), true);
+  const config = loadConfig({ flags: {} });
+  const threads = { ...config, receiveThreads: 2 };
+  t.match(runtimeProblems({ ...threads, udpReader: 'dgram' }, '20.20.2', undefined), [
+    /^receiveThreads: 2 threads share the port with SO_REUSEPORT, which Node's dgram has from Node 22\.12 \(this is Node 20\.20\.2\) and the batch UDP reader on any Node \(udpReader is dgram\); use 1/,
+  ]);
+  t.same(runtimeProblems({ ...threads, udpReader: 'dgram' }, '22.12.0', undefined), []);
+  t.same(runtimeProblems({ ...threads, udpReader: 'dgram', receiveThreads: 1 }, '20.20.2', undefined), [], 'one thread needs no SO_REUSEPORT');
+  t.same(runtimeProblems({ ...threads, udpReader: 'auto' }, '20.20.2', undefined), [], 'auto reads in batches where the reader is built');
+  t.match(runtimeProblems({ ...threads, udpReader: 'auto' }, '20.20.2', 'it was not built'), [/the batch UDP reader on any Node, but it is not available: it was not built; use 1/]);
+  t.match(runtimeProblems({ ...threads, udpReader: 'auto', host: 'fe80::1%eth0' }, '20.20.2', undefined), [/SO_REUSEPORT/], 'auto leaves a scoped address to dgram');
+  t.match(runtimeProblems({ ...config, udpReader: 'batch' }, '24.0.0', 'it was not built'), [
+    "udpReader: batch needs dattss's native UDP reader, which is not available: it was not built; use auto or dgram",
+  ]);
   if (!reusePortSupported(process.versions.node)) {
-    t.throws(() => loadConfig({ flags: { receiveThreads: '2' } }), {
-      code: 'DATTSS_CONFIG_INVALID',
-      message: /receiveThreads: 2 threads share the port with SO_REUSEPORT, which needs Node 22\.12 or later \(this is Node 20\.\d+\.\d+\); use 1/,
-    });
-    t.ok(loadConfig({ flags: { receiveThreads: '1' } }), 'one thread needs no SO_REUSEPORT');
-    return;
+    t.throws(() => loadConfig({ flags: { receiveThreads: '2', udpReader: 'dgram' } }), { code: 'DATTSS_CONFIG_INVALID', message: /SO_REUSEPORT/ });
   }
-  const clock = new FakeClock(MINUTE_START_MS);
-  const { daemon, addresses } = await startDaemon(t, clock, { receiveThreads: 3 });
-  // Each sending socket hashes to one thread; eight of them reach several.
-  for (let sender = 0; sender < 8; sender++) await sendAndSettle(daemon, addresses.udp.port, Array.from({ length: 20 }, () => 'spread:1|c'));
-  t.equal(daemon.stats().packetsReceived, 160);
-  t.match(daemon.live({ name: 'spread' }), [{ current: 160 }]);
+  const readers = (['batch', 'dgram'] as const).filter((reader) =>
+    reader === 'batch' ? batchReaderMissing() === undefined : reusePortSupported(process.versions.node),
+  );
+  for (const reader of readers) {
+    const clock = new FakeClock(MINUTE_START_MS);
+    const { daemon, addresses } = await startDaemon(t, clock, { receiveThreads: 3, udpReader: reader });
+    t.equal(addresses.udp.reader, reader);
+    // Each sending socket hashes to one thread; eight of them reach several.
+    for (let sender = 0; sender < 8; sender++) await sendAndSettle(daemon, addresses.udp.port, Array.from({ length: 20 }, () => 'spread:1|c'));
+    t.equal(daemon.stats().packetsReceived, 160, `${reader}: every datagram counted`);
+    t.match(daemon.live({ name: 'spread' }), [{ current: 160 }]);
+    await daemon.stop();
+  }
 });
 
 /** The receive-threads module, keeping a hand on every thread it starts. */
@@ -96,6 +112,7 @@ async function recordedReceivers(t: Test): Promise<{ receivers: ReceiveThreadsMo
       host: '127.0.0.1',
       port: 0,
       recvBufferBytes: 0,
+      reader: 'auto',
       parser: { sanitizeNames: true, maxNameLength: 200, maxTagsPerLine: 10, maxTagLength: 100, gaugeSigns: 'delta', authKeys: [] },
       maxSeries: 100,
       maxSetMembers: 100,

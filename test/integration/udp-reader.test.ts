@@ -1,0 +1,111 @@
+import { DgramAsPromised } from 'dgram-as-promised';
+import t, { type Test } from 'tap';
+import { batchReaderMissing, bindUdp, readerFor, type BoundUdp } from '../../src/ingest/udp-socket.js';
+
+// CI and development run on Linux, where npm install must have built the batch reader:
+// a failed build would otherwise only show as a slower daemon.
+if (process.platform === 'linux') t.equal(batchReaderMissing(), undefined, 'npm install built the batch UDP reader');
+const readers = (['batch', 'dgram'] as const).filter((reader) => reader === 'dgram' || batchReaderMissing() === undefined);
+
+/** A socket on host:0 that records every datagram as a copy of its bytes. */
+async function listen(t: Test, reader: 'batch' | 'dgram', host = '127.0.0.1', extra: { port?: number; reusePort?: boolean } = {}) {
+  const received: Buffer[] = [];
+  const errors: Error[] = [];
+  const socket = await bindUdp({
+    host,
+    port: extra.port ?? 0,
+    reusePort: extra.reusePort ?? false,
+    recvBufferBytes: 1 << 20,
+    reader,
+    onDatagram: (buf, start, end) => received.push(Buffer.from(buf.subarray(start, end))),
+    onError: (error) => errors.push(error),
+  });
+  t.teardown(() => socket.close());
+  return { socket, received, errors };
+}
+
+/** Sends each datagram (all queued before the receiver runs again, so the batch reader takes several a call) and waits until `received` has them. */
+async function sendAll(socket: BoundUdp, datagrams: Buffer[], received: Buffer[], host = '127.0.0.1'): Promise<void> {
+  const sender = DgramAsPromised.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  const target = received.length + datagrams.length;
+  try {
+    await Promise.all(datagrams.map((datagram) => sender.send(datagram, socket.port, host)));
+  } finally {
+    await sender.close();
+  }
+  const deadline = Date.now() + 5000;
+  while (received.length < target) {
+    if (Date.now() > deadline) throw new Error(`received ${received.length} of ${target} datagrams within 5 s`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+for (const reader of readers) {
+  t.test(`${reader}: every datagram arrives whole and in order, from empty to the largest UDP allows`, async (t) => {
+    const { socket, received, errors } = await listen(t, reader);
+    t.match(socket, { address: '127.0.0.1', family: 'IPv4', reader });
+    t.ok(socket.port > 0);
+    t.ok(socket.recvBufferBytes >= 1 << 20, 'the requested receive buffer was granted (Linux reports it doubled)');
+    const sizes = [0, 1, 17, 1400, 9000, 65_507];
+    const datagrams = sizes.map((size, i) => Buffer.alloc(size, `${i}:1|c\n`));
+    // Bytes the parser treats specially, and a datagram whose last byte is a newline.
+    datagrams.push(Buffer.from([0x00, 0xff, 0x0a, 0x0d, 0x80]), Buffer.from('a:1|c\n'));
+    // Many small ones at once: the batch reader takes up to 64 a call, and a fresh slot must not show an earlier datagram's bytes.
+    for (let i = 0; i < 200; i++) datagrams.push(Buffer.from(`many.${i}:${'x'.repeat(i % 7)}`));
+    await sendAll(socket, datagrams, received);
+    t.same(received, datagrams);
+    t.same(errors, []);
+  });
+
+  t.test(`${reader}: IPv6 on ::1, and a host name resolved as dgram resolves it`, async (t) => {
+    const v6 = await listen(t, reader, '::1');
+    t.match(v6.socket, { address: '::1', family: 'IPv6' });
+    await sendAll(v6.socket, [Buffer.from('v6:1|c')], v6.received, '::1');
+    t.same(v6.received, [Buffer.from('v6:1|c')]);
+    const named = await listen(t, reader, 'localhost');
+    t.match(named.socket, { address: '127.0.0.1', family: 'IPv4' });
+  });
+
+  t.test(`${reader}: a port already taken is an EADDRINUSE error that names it`, async (t) => {
+    const { socket } = await listen(t, 'dgram');
+    await t.rejects(listen(t, reader, '127.0.0.1', { port: socket.port }), { code: 'EADDRINUSE', message: /EADDRINUSE/ });
+  });
+
+  t.test(`${reader}: close stops delivery, and closing twice is harmless`, async (t) => {
+    const { socket, received } = await listen(t, reader);
+    await sendAll(socket, [Buffer.from('before:1|c')], received);
+    await socket.close();
+    await socket.close();
+    const sender = DgramAsPromised.createSocket('udp4');
+    await sender.send(Buffer.from('after:1|c'), socket.port, '127.0.0.1');
+    await sender.close();
+    // A datagram to a closed port is refused by the kernel at once; give the loop a few turns to show any delivery.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    t.same(received, [Buffer.from('before:1|c')]);
+  });
+}
+
+t.test('batch: sockets with reusePort share a port, and the kernel spreads senders over them', { skip: batchReaderMissing() ?? false }, async (t) => {
+  const first = await listen(t, 'batch', '127.0.0.1', { reusePort: true });
+  const second = await listen(t, 'batch', '127.0.0.1', { port: first.socket.port, reusePort: true });
+  t.equal(second.socket.port, first.socket.port);
+  const total = (): number => first.received.length + second.received.length;
+  // Each sending socket hashes to one of them: sixteen senders reach both.
+  for (let sender = 0; sender < 16; sender++) {
+    const socket = DgramAsPromised.createSocket('udp4');
+    await socket.send(Buffer.from('spread:1|c'), first.socket.port, '127.0.0.1');
+    await socket.close();
+  }
+  const deadline = Date.now() + 5000;
+  while (total() < 16 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+  t.equal(total(), 16);
+  t.ok(first.received.length > 0 && second.received.length > 0, `both received (${first.received.length} and ${second.received.length})`);
+});
+
+t.test('auto is batch where the reader is built, and leaves what it cannot bind to dgram', async (t) => {
+  t.equal(readerFor('auto', '127.0.0.1', undefined), 'batch');
+  t.equal(readerFor('auto', '127.0.0.1', 'not built'), 'dgram');
+  t.equal(readerFor('auto', 'fe80::1%eth0', undefined), 'dgram', 'a scoped IPv6 address');
+  t.equal(readerFor('dgram', '127.0.0.1', undefined), 'dgram');
+  t.equal(readerFor('batch', '127.0.0.1', 'not built'), 'batch', 'an explicit choice stands (config validation refuses it first)');
+});
