@@ -12,7 +12,7 @@ import type { UdpReader } from './udp-socket.js';
 export interface ReceiveThreadData {
   host: string;
   port: number;
-  /** Bind with SO_REUSEPORT, so that several threads share the port (Node >= 22.12). */
+  /** Bind with SO_REUSEPORT, so that several threads share the port (the batch reader, or dgram on Node >= 22.12). */
   reusePort: boolean;
   /** SO_RCVBUF to request; 0 keeps the kernel default. */
   recvBufferBytes: number;

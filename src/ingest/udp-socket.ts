@@ -107,7 +107,7 @@ async function bindBatch(options: BindUdpOptions): Promise<BoundUdp> {
   const slots = Buffer.allocUnsafeSlow(SLOT_BYTES * SLOTS);
   const lengths = new Uint32Array(SLOTS);
   const { onDatagram, onError } = options;
-  start(handle, slots, lengths, (count) => {
+  const onBatch = (count: number): void => {
     if (count < 0) return onError(Object.assign(new Error(`recvmmsg: ${getSystemErrorName(count)}`), { code: getSystemErrorName(count) }));
     for (let i = 0; i < count; i++) {
       const begin = i * SLOT_BYTES;
@@ -115,17 +115,23 @@ async function bindBatch(options: BindUdpOptions): Promise<BoundUdp> {
       slots[end] = NEWLINE;
       onDatagram(slots, begin, end);
     }
-  });
-  const [boundAddress, boundPort, family] = address(handle);
-  return {
-    address: boundAddress,
-    port: boundPort,
-    family,
-    recvBufferBytes: recvBufferSize(handle, 0),
-    recvBufferError,
-    reader: 'batch',
-    close: async () => close(handle),
   };
+  try {
+    start(handle, slots, lengths, onBatch);
+    const [boundAddress, boundPort, family] = address(handle);
+    return {
+      address: boundAddress,
+      port: boundPort,
+      family,
+      recvBufferBytes: recvBufferSize(handle, 0),
+      recvBufferError,
+      reader: 'batch',
+      close: async () => close(handle),
+    };
+  } catch (error) {
+    close(handle);
+    throw error;
+  }
 }
 
 async function bindDgram(options: BindUdpOptions): Promise<BoundUdp> {
