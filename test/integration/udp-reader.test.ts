@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { DgramAsPromised } from 'dgram-as-promised';
 import t, { type Test } from 'tap';
 import { batchReaderMissing, bindUdp, readerFor, type BoundUdp } from '../../src/ingest/udp-socket.js';
@@ -100,6 +103,23 @@ t.test('batch: sockets with reusePort share a port, and the kernel spreads sende
   while (total() < 16 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
   t.equal(total(), 16);
   t.ok(first.received.length > 0 && second.received.length > 0, `both received (${first.received.length} and ${second.received.length})`);
+});
+
+t.test('batch: a worker thread that ends with its socket open closes it (the addon cleans up with its thread)', { skip: batchReaderMissing() ?? false }, async (t) => {
+  const addonPath = fileURLToPath(new URL('../../native/build/Release/udp_batch.node', import.meta.url));
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const addon = require(workerData);
+     const handle = addon.open('127.0.0.1', 0, false, false);
+     addon.start(handle, new Uint8Array(4096), new Uint32Array(4), () => {});
+     parentPort.postMessage(addon.address(handle)[1]);`,
+    { eval: true, workerData: addonPath },
+  );
+  const [port] = (await once(worker, 'message')) as [number];
+  await worker.terminate();
+  // Only a closed descriptor frees the port; a live libuv handle would have aborted the process.
+  const { socket } = await listen(t, 'dgram', '127.0.0.1', { port });
+  t.equal(socket.port, port);
 });
 
 t.test('auto is batch where the reader is built, and leaves what it cannot bind to dgram', async (t) => {
