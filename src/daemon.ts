@@ -10,6 +10,7 @@ import { BadLineLog } from './ingest/bad-line-log.js';
 import { LineParser, parserOptionsOf, type ParseSink } from './ingest/parser.js';
 import { warmUpHotPath } from './ingest/warm-up.js';
 import { UdpListener, type UdpAddress } from './ingest/udp.js';
+import { batchReaderMissing } from './ingest/udp-socket.js';
 import type { Batch } from './ingest/receive-protocol.js';
 import { mergeBatch, ReceiveThreads } from './ingest/receive-threads.js';
 import { TcpListener } from './ingest/tcp.js';
@@ -314,6 +315,11 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         },
         'listening',
       );
+      const missing = batchReaderMissing();
+      if (config.udpReader === 'auto' && udpAddress.reader === 'dgram' && missing !== undefined) {
+        // Expected off Linux; on Linux a failed build costs throughput unnoticed unless said.
+        logger[process.platform === 'linux' ? 'warn' : 'info']({ why: missing }, "UDP is read with Node's dgram: the batch reader is not available");
+      }
       return addresses;
     },
 

@@ -70,7 +70,7 @@ function loadAddon(): { addon: UdpBatchAddon } | { why: string } {
   try {
     return { addon: createRequire(import.meta.url)('../../native/build/Release/udp_batch.node') as UdpBatchAddon };
   } catch (error) {
-    return { why: `native/build/Release/udp_batch.node did not load (${(error as Error).message.split('\n')[0]}); npm install builds it` };
+    return { why: `native/build/Release/udp_batch.node did not load (${(error as Error).message.split('\n')[0]}); npm install builds it, as does npm run build:native` };
   }
 }
 

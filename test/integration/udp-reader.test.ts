@@ -1,9 +1,16 @@
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
 import { DgramAsPromised } from 'dgram-as-promised';
+import { pino } from 'pino';
 import t, { type Test } from 'tap';
+import { loadConfig } from '../../src/config/load.js';
+import type * as DaemonModule from '../../src/daemon.js';
+import type * as UdpModule from '../../src/ingest/udp.js';
 import { batchReaderMissing, bindUdp, readerFor, type BoundUdp } from '../../src/ingest/udp-socket.js';
+import { sendAndSettle, tempDir } from '../helpers/daemon.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 // CI and development run on Linux, where npm install must have built the batch reader:
 // a failed build would otherwise only show as a slower daemon.
@@ -120,6 +127,38 @@ t.test('batch: a worker thread that ends with its socket open closes it (the add
   // Only a closed descriptor frees the port; a live libuv handle would have aborted the process.
   const { socket } = await listen(t, 'dgram', '127.0.0.1', { port });
   t.equal(socket.port, port);
+});
+
+t.test('auto without the batch reader reads with dgram, and the daemon says why', async (t) => {
+  const actual = await import('../../src/ingest/udp-socket.js');
+  const notBuilt = {
+    ...actual,
+    batchReaderMissing: () => 'it was not built',
+    bindUdp: (options: Parameters<typeof actual.bindUdp>[0]) => actual.bindUdp({ ...options, reader: actual.readerFor(options.reader, options.host, 'it was not built') }),
+  };
+  // The daemon asks udp-socket.ts why, and binds through ingest/udp.ts, which imports it too.
+  const udp = await t.mockImport<typeof UdpModule>('../../src/ingest/udp.js', { '../../src/ingest/udp-socket.js': notBuilt });
+  const { createDaemon } = await t.mockImport<typeof DaemonModule>('../../src/daemon.js', {
+    '../../src/ingest/udp-socket.js': notBuilt,
+    '../../src/ingest/udp.js': udp,
+  });
+  const lines: { level: number; msg: string; [key: string]: unknown }[] = [];
+  const config = loadConfig({ flags: {} });
+  const daemon = createDaemon(
+    Object.freeze({ ...config, host: '127.0.0.1', port: 0, tcp: false, admin: false, http: false, db: join(tempDir(t), 'd.db'), writerThread: false }),
+    { clock: new FakeClock(Date.UTC(2026, 0, 1)), logger: pino({ level: 'info' }, { write: (text: string) => lines.push(JSON.parse(text)) }) },
+  );
+  const addresses = await daemon.start();
+  t.teardown(() => daemon.stop());
+  t.equal(addresses.udp.reader, 'dgram');
+  t.match(lines.find((line) => line.msg === 'listening'), { udpReader: 'dgram' });
+  t.match(lines.find((line) => line.why !== undefined), {
+    level: process.platform === 'linux' ? 40 : 30,
+    why: 'it was not built',
+    msg: "UDP is read with Node's dgram: the batch reader is not available",
+  });
+  await sendAndSettle(daemon, addresses.udp.port, ['still:1|c']);
+  t.match(daemon.live({ name: 'still' }), [{ current: 1 }]);
 });
 
 t.test('auto is batch where the reader is built, and leaves what it cannot bind to dgram', async (t) => {
