@@ -67,10 +67,13 @@ static napi_value throw_errno(napi_env env, int error, const char *what) {
   return NULL;
 }
 
-static receiver *receiver_of(napi_env env, napi_value value) {
+/* A call's `count` arguments into argv, the first of them being a receiver; NULL with an exception pending. */
+static receiver *receiver_call(napi_env env, napi_callback_info info, size_t count, napi_value *argv) {
+  size_t argc = count;
   void *data = NULL;
-  if (napi_get_value_external(env, value, &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, NULL, "not a receiver");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, NULL, "expected a receiver and its arguments");
     return NULL;
   }
   return data;
@@ -230,10 +233,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
 /* address(receiver) → [address, port, family]. */
 static napi_value js_address(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  receiver *r = receiver_of(env, argv[0]);
+  receiver *r = receiver_call(env, info, 1, argv);
   if (r == NULL) return NULL;
   if (r->shut) return throw_errno(env, EBADF, "address");
   struct sockaddr_storage storage;
@@ -266,10 +267,8 @@ static napi_value js_address(napi_env env, napi_callback_info info) {
 
 /* recvBufferSize(receiver, bytes) → the kernel's SO_RCVBUF after asking for `bytes` (0: only read it). */
 static napi_value js_recv_buffer_size(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  receiver *r = receiver_of(env, argv[0]);
+  receiver *r = receiver_call(env, info, 2, argv);
   if (r == NULL) return NULL;
   int32_t bytes;
   CHECK(napi_get_value_int32(env, argv[1], &bytes));
@@ -290,10 +289,8 @@ static napi_value js_recv_buffer_size(napi_env env, napi_callback_info info) {
  * `lengths`, and onBatch(count) is called; a negative count is -errno.
  */
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  receiver *r = receiver_of(env, argv[0]);
+  receiver *r = receiver_call(env, info, 4, argv);
   if (r == NULL) return NULL;
   if (r->shut || r->polling) return throw_errno(env, EBADF, "start");
   napi_typedarray_type type;
@@ -339,10 +336,8 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 
 /* close(receiver): stops reading; the socket is closed. Idempotent. */
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  receiver *r = receiver_of(env, argv[0]);
+  receiver *r = receiver_call(env, info, 1, argv);
   if (r == NULL) return NULL;
   shut(r);
   return NULL;
