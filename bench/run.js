@@ -49,6 +49,8 @@ const median = (values) => {
   return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)];
 };
 const millions = (n) => (Number.isFinite(n) ? `${(n / 1e6).toFixed(2)}M` : '—');
+/** A median rate, `≥` when the median run lost nothing up to the ladder's top: the target may take more. */
+const rateOf = (summary) => `${summary.atLadderTop ? '≥ ' : ''}${millions(summary.rate)}`;
 const mib = (bytes) => (Number.isFinite(bytes) ? `${Math.round(bytes / 2 ** 20)} MiB` : '—');
 
 function header() {
@@ -88,7 +90,7 @@ async function loadSuite() {
     }
     const summary = (list) => ({
       rate: median(list.map((r) => r?.sentRate ?? 0)),
-      atLadderTop: list.some((r) => r?.atLadderTop === true),
+      atLadderTop: list.filter((r) => r?.atLadderTop === true).length * 2 > list.length,
       cpu: median(list.map((r) => r?.cpuMicrosPerLine)),
       rss: median(list.map((r) => r?.peakRssBytes)),
       exact: list.every((r) => r === undefined || r.exact !== false),
@@ -103,13 +105,15 @@ async function loadSuite() {
       nodeBatch: ceiling ? summary(found['node/batch']) : undefined,
     });
   }
-  console.log(`\nMax rate at < 0.1% loss (medians), CPU per line and peak RSS at that rate${warm ? ', series known before each trial (--warm)' : ''}:\n`);
+  console.log(
+    `\nMax rate at < 0.1% loss (medians; ≥ where the median run lost nothing up to the ladder's top), CPU per line and peak RSS at that rate${warm ? ', series known before each trial (--warm)' : ''}:\n`,
+  );
   console.log('| lines/datagram | series | dattss lines/s | Etsy lines/s | ratio | dattss µs CPU/line | Etsy µs CPU/line | dattss peak RSS | Etsy peak RSS | rows exact |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const { shape, dattss, etsy } of rows) {
     const ratio = etsy.rate > 0 ? `${(dattss.rate / etsy.rate).toFixed(2)}×` : '—';
     console.log(
-      `| ${shape.perDatagram} | ${shape.series} | ${millions(dattss.rate)} | ${millions(etsy.rate)} | ${ratio} | ${dattss.cpu.toFixed(2)} | ${etsy.cpu.toFixed(2)} | ${mib(dattss.rss)} | ${mib(etsy.rss)} | ${dattss.exact ? 'yes' : 'NO'} |`,
+      `| ${shape.perDatagram} | ${shape.series} | ${rateOf(dattss)} | ${rateOf(etsy)} | ${ratio} | ${dattss.cpu.toFixed(2)} | ${etsy.cpu.toFixed(2)} | ${mib(dattss.rss)} | ${mib(etsy.rss)} | ${dattss.exact ? 'yes' : 'NO'} |`,
     );
   }
   if (dgram) {
@@ -119,7 +123,7 @@ async function loadSuite() {
     for (const { shape, dattss, dgram: viaDgram } of rows) {
       const ratio = viaDgram.rate > 0 ? `${(dattss.rate / viaDgram.rate).toFixed(2)}×` : '—';
       console.log(
-        `| ${shape.perDatagram} | ${shape.series} | ${millions(dattss.rate)} | ${millions(viaDgram.rate)} | ${ratio} | ${dattss.cpu.toFixed(2)} | ${viaDgram.cpu.toFixed(2)} | ${viaDgram.exact ? 'yes' : 'NO'} |`,
+        `| ${shape.perDatagram} | ${shape.series} | ${rateOf(dattss)} | ${rateOf(viaDgram)} | ${ratio} | ${dattss.cpu.toFixed(2)} | ${viaDgram.cpu.toFixed(2)} | ${viaDgram.exact ? 'yes' : 'NO'} |`,
       );
     }
   }
@@ -127,12 +131,10 @@ async function loadSuite() {
     console.log("\nThe ceiling: bare receivers that count lines and do nothing else (bench/lib/bare-receiver.js), on Node's dgram and on the batch reader:\n");
     console.log('| lines/datagram | series | bare dgram lines/s | bare batch lines/s | dattss lines/s | dattss / bare batch | µs CPU/line bare dgram / bare batch / dattss |');
     console.log('|---|---|---|---|---|---|---|');
-    // A receiver that lost nothing on the ladder's top step was not pushed to its limit.
-    const bare = (summary) => `${summary.atLadderTop ? '≥ ' : ''}${millions(summary.rate)}`;
     for (const { shape, dattss, node, nodeBatch } of rows) {
       const ratio = nodeBatch.rate > 0 ? `${nodeBatch.atLadderTop ? '≤ ' : ''}${(dattss.rate / nodeBatch.rate).toFixed(2)}` : '—';
       console.log(
-        `| ${shape.perDatagram} | ${shape.series} | ${bare(node)} | ${bare(nodeBatch)} | ${millions(dattss.rate)} | ${ratio} | ${node.cpu.toFixed(2)} / ${nodeBatch.cpu.toFixed(2)} / ${dattss.cpu.toFixed(2)} |`,
+        `| ${shape.perDatagram} | ${shape.series} | ${rateOf(node)} | ${rateOf(nodeBatch)} | ${rateOf(dattss)} | ${ratio} | ${node.cpu.toFixed(2)} / ${nodeBatch.cpu.toFixed(2)} / ${dattss.cpu.toFixed(2)} |`,
       );
     }
   }
@@ -143,7 +145,7 @@ async function loadSuite() {
   for (const { shape, dattss, threaded } of rows) {
     const ratio = dattss.rate > 0 ? `${(threaded.rate / dattss.rate).toFixed(2)}×` : '—';
     console.log(
-      `| ${shape.perDatagram} | ${shape.series} | ${millions(threaded.rate)} | ${millions(dattss.rate)} | ${ratio} | ${threaded.cpu.toFixed(2)} | ${dattss.cpu.toFixed(2)} | ${mib(threaded.rss)} | ${threaded.exact ? 'yes' : 'NO'} |`,
+      `| ${shape.perDatagram} | ${shape.series} | ${rateOf(threaded)} | ${rateOf(dattss)} | ${ratio} | ${threaded.cpu.toFixed(2)} | ${dattss.cpu.toFixed(2)} | ${mib(threaded.rss)} | ${threaded.exact ? 'yes' : 'NO'} |`,
     );
   }
 }
