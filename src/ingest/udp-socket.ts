@@ -66,7 +66,7 @@ const SLOTS = 64;
 const addon = loadAddon();
 
 function loadAddon(): { addon: UdpBatchAddon } | { why: string } {
-  if (process.platform !== 'linux') return { why: `it uses recvmmsg(2), which dattss reads only on Linux (this is ${process.platform})` };
+  if (process.platform !== 'linux') return { why: `it is built only on Linux, for recvmmsg(2) (this is ${process.platform})` };
   try {
     return { addon: createRequire(import.meta.url)('../../native/build/Release/udp_batch.node') as UdpBatchAddon };
   } catch (error) {
