@@ -17,6 +17,7 @@ import {
   EQUALS,
   HASH,
   isLetter,
+  latin1,
   MINUS,
   NAME_BYTE_OK,
   NEWLINE,
@@ -486,7 +487,7 @@ export class LineParser {
     // Length in bytes: clean and sanitized names are ASCII, so their length is their byte count.
     let bytes: number;
     if (clean) {
-      name = buf.toString('latin1', start, end);
+      name = latin1(buf, start, end);
       bytes = name.length;
     } else if (this.#options.sanitizeNames) {
       name = sanitizeName(buf, start, end);
@@ -514,7 +515,7 @@ export class LineParser {
       if (bad === undefined) this.#sample.tags = canonicalTags(this.#tags);
       return bad;
     }
-    const raw = buf.toString('latin1', start, end);
+    const raw = latin1(buf, start, end);
     let canonical = this.#tagCache.get(raw);
     if (canonical === undefined) {
       const bad = this.#collectTags(buf, start, end, false);
@@ -567,7 +568,7 @@ export class LineParser {
         }
       }
     }
-    return buf.toString('latin1', start, end);
+    return latin1(buf, start, end);
   }
 }
 

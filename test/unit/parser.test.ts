@@ -1000,3 +1000,11 @@ t.test('valid lines mixed with garbage lines in one packet are all returned exac
   }
   t.strictSame(failures.slice(0, 5), [], 'no failures');
 });
+
+t.test('latin1 reads bytes as toString does', async (t) => {
+  const { latin1 } = await import('../../src/ingest/line-bytes.js');
+  const bytes = Buffer.from([0x61, 0x3a, 0x31, 0x7c, 0x63, 0x00, 0xe9, 0xff, 0x80]);
+  for (const [start, end] of [[0, 9], [0, 0], [2, 7], [5, 9], [9, 9]] as const) {
+    t.equal(latin1(bytes, start, end), bytes.toString('latin1', start, end), `[${start}, ${end})`);
+  }
+});
