@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -127,6 +128,28 @@ t.test('batch: a worker thread that ends with its socket open closes it (the add
   // Only a closed descriptor frees the port; a live libuv handle would have aborted the process.
   const { socket } = await listen(t, 'dgram', '127.0.0.1', { port });
   t.equal(socket.port, port);
+});
+
+t.test('batch: a socket whose handle is collected without close() is closed by its finalizer', { skip: batchReaderMissing() ?? false }, async (t) => {
+  // In a child with --expose-gc: open and start a socket, drop the handle, collect it, then bind its port again.
+  const script = `
+    const addon = require(process.argv[1]);
+    const dgram = require('node:dgram');
+    const port = (() => {
+      const handle = addon.open('127.0.0.1', 0, false, false);
+      addon.start(handle, new Uint8Array(4096), new Uint32Array(4), () => {});
+      return addon.address(handle)[1];
+    })();
+    (async () => {
+      // Finalizers run after the collection, from the event loop; the poll handle closes a turn later.
+      for (let i = 0; i < 10; i++) { globalThis.gc(); await new Promise((resolve) => setImmediate(resolve)); }
+      const socket = dgram.createSocket('udp4');
+      socket.on('error', (error) => { console.log(error.code); socket.close(); });
+      socket.bind(port, '127.0.0.1', () => { console.log('bound again'); socket.close(); });
+    })();`;
+  const child = spawnSync(process.execPath, ['--expose-gc', '-e', script, fileURLToPath(new URL('../../native/build/Release/udp_batch.node', import.meta.url))], { encoding: 'utf8', timeout: 20_000 });
+  t.equal(child.stdout.trim(), 'bound again', child.stderr);
+  t.equal(child.status, 0);
 });
 
 t.test('auto without the batch reader reads with dgram, and the daemon says why', async (t) => {
