@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
 import { DgramAsPromised } from 'dgram-as-promised';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
