@@ -441,7 +441,7 @@ export class LineParser {
     const nameStart = nextPipe(buf, typeStart, end) + 1;
     const tagsStart = nextPipe(buf, nameStart, end) + 1;
     const bodyStart = nextPipe(buf, tagsStart, end) + 1;
-    if (bodyStart > end || buf.toString('latin1', start, typeStart) !== PARTIAL_LINE_PREFIX) return sink.badLine('bad_partial', buf, start, end);
+    if (bodyStart > end || latin1(buf, start, typeStart) !== PARTIAL_LINE_PREFIX) return sink.badLine('bad_partial', buf, start, end);
     const badName = this.#decodeName(buf, nameStart, tagsStart - 1);
     if (badName !== undefined) return sink.badLine(badName, buf, start, end);
     if (this.#tags.length !== 0) this.#tags.length = 0;
@@ -449,7 +449,7 @@ export class LineParser {
     if (badTags !== undefined) return sink.badLine(badTags, buf, start, end);
     const body = this.#decodeText(buf, bodyStart, end);
     if (body === undefined) return sink.badLine('invalid_utf8', buf, start, end);
-    const figures = decodePartialBody(buf.toString('latin1', typeStart, nameStart - 1), body);
+    const figures = decodePartialBody(latin1(buf, typeStart, nameStart - 1), body);
     if (figures === undefined) return sink.badLine('bad_partial', buf, start, end);
     if (figures.type === 'set' && figures.members.some((member) => Buffer.byteLength(member) > this.#options.maxNameLength)) {
       return sink.badLine('name_too_long', buf, start, end);

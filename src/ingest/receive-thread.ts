@@ -60,7 +60,11 @@ function handOver(id: number | null): void {
 
 let socket: BoundUdp | undefined;
 bindUdp({
-  ...data,
+  host: data.host,
+  port: data.port,
+  reusePort: data.reusePort,
+  recvBufferBytes: data.recvBufferBytes,
+  reader: data.reader,
   onDatagram,
   onError: (error) => post({ type: 'socket-error', message: error.message }),
 }).then(
