@@ -1,7 +1,7 @@
 // The daemons under test, each started fresh in its own process: dattss from
 // this checkout (dist/), Etsy statsd 0.9.0 (the devDependency) and, as the
-// ceiling, a bare Node receiver. Each gives its cumulative count of lines
-// received, read through its own interface.
+// ceiling, bare receivers on Node's dgram and on the batch reader. Each gives
+// its cumulative count of lines received, read through its own interface.
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
