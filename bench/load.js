@@ -39,19 +39,32 @@ async function settledCount(target) {
 
 /** Lines per second of the warm-up, well below what either daemon takes: it must lose nothing. */
 const WARM_UP_RATE = 100_000;
+/** How long a sustained trial first runs its load, uncounted: past a fresh daemon's first seconds. */
+export const SUSTAIN_SECONDS = 3;
+/** The sustaining load's series at most: enough to warm every path, without doubling a large shape's series. */
+const SUSTAIN_SERIES = 10_000;
 
 /**
  * One trial: a fresh daemon, `seconds` of load at `rate` lines/s. With
  * `warm`, every series first gets one line at WARM_UP_RATE, so that the
- * trial measures a daemon that already knows its series (sustained load)
- * instead of one creating them all in its first second.
+ * trial measures a daemon that already knows its series instead of one
+ * creating them all in its first second. With `sustained` (which implies
+ * `warm`), the daemon first takes SUSTAIN_SECONDS of the load at `rate` on
+ * series of their own (`sustain.*`, not counted, and not in the exactness
+ * check), so that the trial measures it past its first seconds under load:
+ * code not yet optimized, first hand-overs and heaps still growing.
  */
-export async function trial(senderBinary, { target: name, rate, perDatagram, series, seconds, warm = false }) {
+export async function trial(senderBinary, { target: name, rate, perDatagram, series, seconds, warm = false, sustained = false }) {
   const target = await start(name);
   try {
-    const warmUp = warm
-      ? await send(senderBinary, { port: target.port, lines: series, perDatagram, series, rate: WARM_UP_RATE, maxSeconds: (series / WARM_UP_RATE) * 3 + 5 })
-      : undefined;
+    if (sustained) {
+      const sustainSeries = Math.min(series, SUSTAIN_SERIES);
+      await send(senderBinary, { port: target.port, lines: Math.round(rate * SUSTAIN_SECONDS), perDatagram, series: sustainSeries, rate, maxSeconds: SUSTAIN_SECONDS * 3, prefix: 'sustain' });
+    }
+    const warmUp =
+      warm || sustained
+        ? await send(senderBinary, { port: target.port, lines: series, perDatagram, series, rate: WARM_UP_RATE, maxSeconds: (series / WARM_UP_RATE) * 3 + 5 })
+        : undefined;
     if (warmUp !== undefined) await settledCount(target);
     const dropsBefore = udpDrops(target.port);
     const receivedBefore = await target.received();
@@ -106,12 +119,12 @@ async function storedTotalsMatch(dbPath, sends) {
  * than 0.1%; stops at the first failing step. Returns that trial and all
  * steps; `best.atLadderTop` when no step failed, so the target may take more.
  */
-export async function maxRate(senderBinary, { target, perDatagram, series, seconds, fromRate, factor, maxSteps, log, warm }) {
+export async function maxRate(senderBinary, { target, perDatagram, series, seconds, fromRate, factor, maxSteps, log, warm, sustained }) {
   let best;
   const steps = [];
   let rate = fromRate;
   for (let step = 0; step < maxSteps; step++, rate = Math.round(rate * factor)) {
-    const result = await trial(senderBinary, { target, rate, perDatagram, series, seconds, warm });
+    const result = await trial(senderBinary, { target, rate, perDatagram, series, seconds, warm, sustained });
     steps.push(result);
     log(result);
     if (result.loss >= MAX_LOSS) break;

@@ -1,8 +1,10 @@
 // `npm run bench` — the benchmark suite, end to end:
 //   npm run bench                 full load suite (medians of 3 runs) + component benchmarks
 //   npm run bench -- --quick      one run of two load shapes and the parser benchmark (< 2 min)
-//   npm run bench -- --warm       every trial first sends each series one line (sustained load on
-//                                 known series, not a daemon's first second)
+//   npm run bench -- --warm       every trial first sends each series one line (load on known
+//                                 series, not a daemon creating them all in its first second)
+//   npm run bench -- --sustained  every trial first runs its load for 3 s on series of its own,
+//                                 uncounted, then as --warm: the daemon past its first seconds
 //   npm run bench -- --shapes 40x100000,20x10000
 //                                 only these shapes (lines per datagram x series), without components
 //   npm run bench -- --receive-threads 1
@@ -19,13 +21,14 @@
 // Prints a table; bench/README.md keeps the latest figures.
 import { execFileSync } from 'node:child_process';
 import { arch, cpus, platform } from 'node:os';
-import { maxRate } from './load.js';
+import { maxRate, SUSTAIN_SECONDS } from './load.js';
 import { buildSender } from './lib/sender.js';
 import { soak } from './soak.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const warm = args.includes('--warm');
+const sustained = args.includes('--sustained');
 const shapesArg = args.includes('--shapes') ? args[args.indexOf('--shapes') + 1] : undefined;
 const receiveThreads = args.includes('--receive-threads') ? Number(args[args.indexOf('--receive-threads') + 1]) : undefined;
 const THREADED = `dattss+${receiveThreads}`;
@@ -80,6 +83,7 @@ async function loadSuite() {
           seconds,
           maxSteps: quick ? 6 : 12,
           warm,
+          sustained,
           log: (r) =>
             console.error(
               `  ${target} ${shape.perDatagram} lines/datagram, ${shape.series} series: ${millions(r.sentRate)} lines/s sent, loss ${(r.loss * 100).toFixed(3)}%, kernel drops ${r.kernelDrops}${r.exact === undefined ? '' : `, rows exact: ${r.exact}`}`,
@@ -106,7 +110,7 @@ async function loadSuite() {
     });
   }
   console.log(
-    `\nMax rate at < 0.1% loss (medians; ≥ where the median run lost nothing up to the ladder's top), CPU per line and peak RSS at that rate${warm ? ', series known before each trial (--warm)' : ''}:\n`,
+    `\nMax rate at < 0.1% loss (medians; ≥ where the median run lost nothing up to the ladder's top), CPU per line and peak RSS at that rate${sustained ? `, each trial after ${SUSTAIN_SECONDS} s of its load on other series and with its series known (--sustained)` : warm ? ', series known before each trial (--warm)' : ''}:\n`,
   );
   console.log('| lines/datagram | series | dattss lines/s | Etsy lines/s | ratio | dattss µs CPU/line | Etsy µs CPU/line | dattss peak RSS | Etsy peak RSS | rows exact |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');

@@ -14,10 +14,13 @@ export function buildSender() {
   return binary;
 }
 
-/** Sends a load and resolves with the sender's summary ({ datagrams, lines, seconds, counterSum, timerCount, timerSum }). */
-export function send(binary, { port, lines, perDatagram, series, rate, maxSeconds }) {
+/**
+ * Sends a load and resolves with the sender's summary ({ datagrams, lines, seconds, counterSum,
+ * timerCount, timerSum }). Series are named `<prefix>.c<n>` and so on.
+ */
+export function send(binary, { port, lines, perDatagram, series, rate, maxSeconds, prefix = 'bench' }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['127.0.0.1', String(port), String(lines), String(perDatagram), String(series), String(rate), String(maxSeconds)]);
+    const child = spawn(binary, ['127.0.0.1', String(port), String(lines), String(perDatagram), String(series), String(rate), String(maxSeconds), prefix]);
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk) => (out += chunk));
