@@ -14,13 +14,13 @@ export const MAX_LOSS = 0.001;
  * reading with Node's dgram (`--udp-reader dgram`); `node`, `node/batch`: the bare receiver on
  * Node's dgram or on the batch reader.
  */
-function start(name) {
+function start(name, dattssArgs) {
   if (name === 'etsy') return startEtsy();
   if (name === 'node') return startBareReceiver();
   if (name === 'node/batch') return startBareReceiver('batch');
-  if (name === 'dattss/dgram') return startDattss(['--udp-reader', 'dgram']);
+  if (name === 'dattss/dgram') return startDattss(['--udp-reader', 'dgram', ...dattssArgs]);
   const threads = /^dattss\+(\d+)$/.exec(name)?.[1];
-  return startDattss(threads === undefined ? [] : ['--receive-threads', threads]);
+  return startDattss([...(threads === undefined ? [] : ['--receive-threads', threads]), ...dattssArgs]);
 }
 
 /** Waits until the received count stops moving (three equal readings 200 ms apart, at most 20 s). */
@@ -55,7 +55,9 @@ const SUSTAIN_SERIES = 10_000;
  * code not yet optimized, first hand-overs and heaps still growing.
  */
 export async function trial(senderBinary, { target: name, rate, perDatagram, series, seconds, warm = false, sustained = false }) {
-  const target = await start(name);
+  // The sustaining series come on top of the trial's: room for both under dattss's series cap
+  // (100,000 by default, the largest shape's count), or series past it would be dropped.
+  const target = await start(name, sustained ? ['--max-series', String(series + SUSTAIN_SERIES)] : []);
   try {
     if (sustained) {
       const sustainSeries = Math.min(series, SUSTAIN_SERIES);
