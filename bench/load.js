@@ -4,6 +4,7 @@
 // what it will count, and measures loss two ways: the daemon's own
 // lines-received counter against lines sent, and the kernel's drop counter
 // for its socket. The search raises the rate until loss reaches 0.1%.
+import { readFileSync } from 'node:fs';
 import { cpuSeconds, peakRssBytes, udpDrops } from './lib/proc.js';
 import { send } from './lib/sender.js';
 import { startBareReceiver, startDattss, startEtsy } from './lib/targets.js';
@@ -43,6 +44,7 @@ const WARM_UP_RATE = 100_000;
 export const SUSTAIN_SECONDS = 3;
 /** The sustaining load's series at most: enough to warm every path, without doubling a large shape's series. */
 const SUSTAIN_SERIES = 10_000;
+const DEFAULT_MAX_SERIES = JSON.parse(readFileSync(new URL('../config/default.json', import.meta.url), 'utf8')).maxSeries;
 
 /**
  * One trial: a fresh daemon, `seconds` of load at `rate` lines/s. With
@@ -55,12 +57,13 @@ const SUSTAIN_SERIES = 10_000;
  * code not yet optimized, first hand-overs and heaps still growing.
  */
 export async function trial(senderBinary, { target: name, rate, perDatagram, series, seconds, warm = false, sustained = false }) {
-  // The sustaining series come on top of the trial's: room for both under dattss's series cap
-  // (100,000 by default, the largest shape's count), or series past it would be dropped.
-  const target = await start(name, sustained ? ['--max-series', String(series + SUSTAIN_SERIES)] : []);
+  const sustainSeries = Math.min(series, SUSTAIN_SERIES);
+  // The sustaining series come on top of the trial's: room for both under dattss's series cap,
+  // whose default is the largest shape's count, or series past it would be dropped.
+  const maxSeries = Math.max(DEFAULT_MAX_SERIES, series + sustainSeries);
+  const target = await start(name, sustained ? ['--max-series', String(maxSeries)] : []);
   try {
     if (sustained) {
-      const sustainSeries = Math.min(series, SUSTAIN_SERIES);
       await send(senderBinary, { port: target.port, lines: Math.round(rate * SUSTAIN_SECONDS), perDatagram, series: sustainSeries, rate, maxSeconds: SUSTAIN_SECONDS * 3, prefix: 'sustain' });
     }
     const warmUp =
