@@ -1,7 +1,7 @@
 import type { PartialFigures } from '../protocol/partial-line.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { BadLineReason, ParserOptions, Sample } from './parser.js';
-import type { UdpReader } from './udp-socket.js';
+import type { ActiveUdpReader, UdpReader } from './udp-socket.js';
 
 /**
  * The messages between the daemon and its receive threads
@@ -51,7 +51,7 @@ export interface Batch {
 export type ToReceiver = { type: 'flush'; id: number } | { type: 'stop'; id: number };
 
 export type FromReceiver =
-  | { type: 'listening'; address: string; port: number; family: string; recvBufferBytes: number; reader: 'batch' | 'dgram' }
+  | { type: 'listening'; address: string; port: number; family: string; recvBufferBytes: number; reader: ActiveUdpReader }
   | { type: 'failed'; message: string }
   | { type: 'socket-error'; message: string }
   | Batch;

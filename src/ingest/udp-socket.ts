@@ -13,6 +13,8 @@ import { NEWLINE } from './line-bytes.js';
  * 'auto': the batch reader where it is built (Linux), else dgram.
  */
 export type UdpReader = 'auto' | 'batch' | 'dgram';
+/** The reader a socket is read with, once 'auto' is resolved. */
+export type ActiveUdpReader = Exclude<UdpReader, 'auto'>;
 
 /** One datagram's bytes, `buf[start, end)`; valid only during the call (the batch reader reuses its buffer). */
 export type OnDatagram = (buf: Buffer, start: number, end: number) => void;
@@ -38,7 +40,7 @@ export interface BoundUdp {
   recvBufferBytes: number;
   /** Why the requested receive buffer was refused; the kernel default is kept. */
   recvBufferError: Error | undefined;
-  reader: 'batch' | 'dgram';
+  reader: ActiveUdpReader;
   /** Stops receiving; datagrams still queued in the kernel are discarded with the socket. */
   close(): Promise<void>;
 }
@@ -80,7 +82,7 @@ export function batchReaderMissing(): string | undefined {
 }
 
 /** The reader `reader` resolves to for `host`, `missing` being why the batch reader is not here (undefined: it is). */
-export function readerFor(reader: UdpReader, host: string, missing = batchReaderMissing()): 'batch' | 'dgram' {
+export function readerFor(reader: UdpReader, host: string, missing = batchReaderMissing()): ActiveUdpReader {
   if (reader !== 'auto') return reader;
   // The batch reader binds a plain address; a scoped IPv6 one (fe80::1%eth0) is left to dgram.
   return missing === undefined && !host.includes('%') ? 'batch' : 'dgram';
@@ -98,12 +100,7 @@ async function bindBatch(options: BindUdpOptions): Promise<BoundUdp> {
   // dgram resolves a name for the socket's family; so does this.
   const literal = isIP(options.host) !== 0 ? options.host : (await lookup(options.host, { family: ipv6 ? 6 : 4 })).address;
   const handle = open(literal, options.port, ipv6, options.reusePort);
-  let recvBufferError: Error | undefined;
-  try {
-    if (options.recvBufferBytes > 0) recvBufferSize(handle, options.recvBufferBytes);
-  } catch (error) {
-    recvBufferError = error as Error;
-  }
+  const recvBufferError = requestRecvBuffer(options.recvBufferBytes, (bytes) => recvBufferSize(handle, bytes));
   const slots = Buffer.allocUnsafeSlow(SLOT_BYTES * SLOTS);
   const lengths = new Uint32Array(SLOTS);
   const { onDatagram, onError } = options;
@@ -149,12 +146,7 @@ async function bindDgram(options: BindUdpOptions): Promise<BoundUdp> {
   }
   socket.socket.on('error', options.onError);
   let closed = false;
-  let recvBufferError: Error | undefined;
-  try {
-    if (options.recvBufferBytes > 0) socket.setRecvBufferSize(options.recvBufferBytes);
-  } catch (error) {
-    recvBufferError = error as Error;
-  }
+  const recvBufferError = requestRecvBuffer(options.recvBufferBytes, (bytes) => socket.setRecvBufferSize(bytes));
   return {
     address: bound.address,
     port: bound.port,
@@ -169,4 +161,15 @@ async function bindDgram(options: BindUdpOptions): Promise<BoundUdp> {
       await socket.close();
     },
   };
+}
+
+/** Asks for an SO_RCVBUF of `bytes` (0: keeps the kernel default); the error when refused. */
+function requestRecvBuffer(bytes: number, request: (bytes: number) => unknown): Error | undefined {
+  if (bytes === 0) return undefined;
+  try {
+    request(bytes);
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
 }

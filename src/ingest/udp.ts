@@ -1,6 +1,6 @@
 import { DattssError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { bindUdp, type BoundUdp, type OnDatagram, type UdpReader } from './udp-socket.js';
+import { bindUdp, type ActiveUdpReader, type BoundUdp, type OnDatagram, type UdpReader } from './udp-socket.js';
 
 export interface UdpListenerOptions {
   host: string;
@@ -19,7 +19,7 @@ export interface UdpAddress {
   /** What the kernel granted (Linux reports twice the accepted SO_RCVBUF). */
   recvBufferBytes: number;
   /** How datagrams are read (ingest/udp-socket.ts). */
-  reader: 'batch' | 'dgram';
+  reader: ActiveUdpReader;
 }
 
 /** The UDP listener of the daemon's own thread (receive threads have theirs: ingest/receive-thread.ts). */
