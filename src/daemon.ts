@@ -11,6 +11,7 @@ import { LineParser, parserOptionsOf, type ParseSink } from './ingest/parser.js'
 import { warmUpHotPath } from './ingest/warm-up.js';
 import { UdpListener, type UdpAddress } from './ingest/udp.js';
 import { batchReaderMissing } from './ingest/udp-socket.js';
+import { KernelUdpDrops } from './ingest/udp-drops.js';
 import type { Batch } from './ingest/receive-protocol.js';
 import { mergeBatch, ReceiveThreads } from './ingest/receive-threads.js';
 import { TcpListener } from './ingest/tcp.js';
@@ -130,6 +131,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     },
   };
   let lastPacketMs: number | undefined;
+  /** The kernel's drop count at the last warning (warnOfKernelDrops). */
+  let dropsWarned = 0;
   /** A UDP datagram `packet[start, end)`, or a run of whole lines from a TCP connection. */
   const onPacket = (packet: Buffer, start = 0, end = packet.length): void => {
     selfMetrics.packetsReceived++;
@@ -280,6 +283,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         if (minuteStart(nowMs) !== minute) {
           minute = minuteStart(nowMs);
           badLineLog.rollover();
+          warnOfKernelDrops();
         }
       };
       scheduler = new AlignedScheduler(clock, PARTIAL_INTERVAL_MS, (nowMs) => {
@@ -298,6 +302,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         state = 'stopped';
         throw error;
       }
+      const kernelDrops = new KernelUdpDrops(addresses.udp.port);
+      selfMetrics.kernelUdpDrops = () => kernelDrops.read();
       startedMs = clock.now();
       scheduler.start();
       state = 'running';
@@ -470,6 +476,21 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       },
       merge: (name, tags, partial, gaugeOffsets) => registry.addPartial(name, tags, partial, gaugeOffsets),
     });
+  }
+
+  /**
+   * Once a minute, when the kernel dropped datagrams since the last warning:
+   * lines lost before the daemon could count them, which an operator can
+   * prevent with a larger buffer or more receive threads.
+   */
+  function warnOfKernelDrops(): void {
+    const drops = selfMetrics.kernelUdpDrops?.();
+    if (drops === undefined || drops <= dropsWarned) return;
+    logger.warn(
+      { component: 'udp', dropped: drops - dropsWarned, recvBufferBytes: config.udpRecvBufferBytes, receiveThreads: config.receiveThreads },
+      'the kernel dropped datagrams that found the UDP receive buffer full: raise udpRecvBufferBytes (and net.core.rmem_max) for bursts, receiveThreads for sustained load',
+    );
+    dropsWarned = drops;
   }
 
   /** An event's or check's own `d:` time, or now when it had none. */

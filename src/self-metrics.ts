@@ -25,6 +25,12 @@ export class SelfMetrics {
   /** HTTP ingest: DaTtSs partials and Binoculars fields merged, requests refused (bad auth, a bad item). */
   readonly http = { itemsReceived: 0, requestsRejected: 0, connectionsRefused: 0 };
   lastFlushDurationMs = 0;
+  /**
+   * Reads the kernel's count of datagrams dropped at the daemon's UDP
+   * sockets (ingest/udp-drops.ts), once they are bound; undefined where the
+   * platform cannot tell, and then the counter is left out.
+   */
+  kernelUdpDrops: (() => number | undefined) | undefined = undefined;
   readonly #reported = new Map<string, number>();
 
   constructor(prefix: string) {
@@ -40,10 +46,12 @@ export class SelfMetrics {
 
   /** Every cumulative counter, with the one-line help docs/metrics.md expands on. */
   counters(registry: Registry): SelfMetric[] {
+    const udpDrops = this.kernelUdpDrops?.();
     return [
       { name: 'packets_received', value: this.packetsReceived, help: 'Datagrams and TCP chunks received.' },
       { name: 'lines_received', value: this.linesReceived, help: 'Metric lines received, good and bad.' },
       { name: 'bad_lines', value: this.badLines, help: 'Lines that did not parse, or were too long.' },
+      ...(udpDrops === undefined ? [] : [{ name: 'udp_drops', value: udpDrops, help: 'Datagrams the kernel dropped because the UDP receive buffer was full.' }]),
       { name: 'partials_received', value: this.partialsReceived, help: 'Partial-aggregate lines merged (client SDK partials).' },
       { name: 'series_dropped', value: registry.seriesDropped, help: 'Samples of new series refused at maxSeries.' },
       { name: 'late_samples', value: registry.lateSamples, help: 'Timestamped samples merged into an earlier minute.' },

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { readMetrics, sendAndSettle, startDaemon, type MetricRow } from '../helpers/daemon.js';
@@ -146,4 +147,43 @@ t.test('the start-up warm-up of the parser and registry leaves no trace in the d
   await daemon.written();
   t.same(readMetrics(dbPath, "name NOT LIKE 'dattss.%'"), [], 'nothing stored but the self-metrics');
   t.equal(readMetrics(dbPath, "name = 'dattss.lines_received'")[0]?.value, 0);
+});
+
+t.test('datagrams the kernel dropped are counted, served, written and warned about', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
+  const clock = new FakeClock(START_MS);
+  const logs: { msg: string; level: number; [key: string]: unknown }[] = [];
+  // The smallest buffer the kernel grants: a few datagrams of 1000 bytes.
+  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { udpRecvBufferBytes: 1024 }, (line) => logs.push(line));
+  const metricsUrl = `http://127.0.0.1:${addresses.http?.port}/metrics`;
+  const served = async (): Promise<number> => Number(/^dattss_udp_drops_total (\d+)$/m.exec(await (await fetch(metricsUrl)).text())?.[1]);
+  t.equal(await served(), 0);
+  const sent = 200;
+  // 1000 bytes: one line and empty ones, which are not lines.
+  const line = `big:1|c${'\n'.repeat(993)}`;
+  // The daemon does not read while the child sends: spawnSync holds the event loop.
+  const sender = `const s = require('node:dgram').createSocket('udp4'); let n = 0;
+    (function next() { if (n === ${sent}) return s.close(); s.send(${JSON.stringify(line)}, ${addresses.udp.port}, '127.0.0.1', (e) => { if (e) throw e; n++; next(); }); })();`;
+  const child = spawnSync(process.execPath, ['-e', sender], { encoding: 'utf8', timeout: 20_000 });
+  t.equal(child.status, 0, child.stderr);
+  const deadline = Date.now() + 5000;
+  let dropped = await served();
+  while (daemon.stats().packetsReceived + dropped < sent && Date.now() < deadline) {
+    await new Promise((resolve) => setImmediate(resolve));
+    dropped = await served();
+  }
+  t.ok(dropped > 0, `some dropped (${dropped})`);
+  t.equal(daemon.stats().packetsReceived + dropped, sent, 'every datagram either received or counted as dropped');
+
+  clock.advance(MINUTE_START_MS + 60_000 - clock.now());
+  await daemon.written();
+  const ts = MINUTE_START_MS / 1000;
+  t.match(byName(readMetrics(dbPath), 'dattss.udp_drops'), { type: 'counter', ts, value: dropped });
+  t.match(byName(readMetrics(dbPath), 'big'), { ts, value: sent - dropped }, 'the lines received are all stored');
+  t.match(byName(readMetrics(dbPath), 'dattss.bad_lines'), { value: 0 });
+  const warnings = logs.filter((entry) => entry.level === 40 && /kernel dropped datagrams/.test(entry.msg));
+  t.match(warnings, [{ component: 'udp', dropped, recvBufferBytes: 1024, receiveThreads: 0 }], 'one warning for the minute');
+  clock.advance(60_000);
+  await daemon.written();
+  t.equal(logs.filter((entry) => /kernel dropped datagrams/.test(entry.msg)).length, 1, 'no warning for a minute without drops');
+  t.match(byName(readMetrics(dbPath, `ts = ${ts + 60}`), 'dattss.udp_drops'), { value: 0 });
 });

@@ -26,6 +26,7 @@ const SELF_METRIC_NAMES = [
   'packets_received',
   'lines_received',
   'bad_lines',
+  'udp_drops',
   'partials_received',
   'series_dropped',
   'late_samples',
@@ -51,6 +52,17 @@ const SELF_METRIC_NAMES = [
 t.test('docs/metrics.md has a section for every self-metric and no other', async (t) => {
   const docs = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
   t.same([...docs.matchAll(/^### (dattss\.\w+)$/gm)].map((m) => m[1]).sort(), [...SELF_METRIC_NAMES].sort());
+});
+
+t.test("udp_drops is left out where the kernel's count cannot be read", async (t) => {
+  const registry = new Registry({ maxSeries: 10, lateWindowMs: 0, maxSetMembers: 10 }, M0);
+  const selfMetrics = new SelfMetrics(PREFIX);
+  const dropsOf = () => selfMetrics.counters(registry).filter((metric) => metric.name === 'udp_drops');
+  t.same(dropsOf(), [], 'before the daemon is bound');
+  selfMetrics.kernelUdpDrops = () => undefined;
+  t.same(dropsOf(), [], 'not Linux');
+  selfMetrics.kernelUdpDrops = () => 3;
+  t.match(dropsOf(), [{ name: 'udp_drops', value: 3 }]);
 });
 
 interface LogLine {
@@ -91,6 +103,8 @@ function harness(
   const streams: MinuteStream[] = [];
   const registry = new Registry({ maxSeries: options.maxSeries ?? 1000, lateWindowMs: options.lateWindowMs ?? 0, maxSetMembers: 100_000 }, startMs);
   const selfMetrics = new SelfMetrics(PREFIX);
+  // As a daemon bound on Linux has; a test that counts drops replaces it.
+  selfMetrics.kernelUdpDrops = () => 0;
   const batches: MinuteAggregate[][] = [];
   const writeAttempts: number[] = [];
   const sink: MinuteSink = {
@@ -200,6 +214,7 @@ t.test('ticks every 5 s write one batch per ended minute, with the minute\'s row
   h.tickAt(M(1));
   t.equal(h.batches.length, 1, 'the first tick of the next minute writes it');
   h.selfMetrics.badLines += 2; // during M1, which gets no samples
+  h.selfMetrics.kernelUdpDrops = () => 5;
   h.tickUntil(M(2), (now) => {
     if (now === M(2)) {
       h.add('gauge', 'temp', 20);
@@ -227,6 +242,7 @@ t.test('ticks every 5 s write one batch per ended minute, with the minute\'s row
   t.same(h.batches.map((b) => selfCount(b, 'packets_received')), [1, 0, 3, 0], 'packets: the increase over each minute');
   t.same(h.batches.map((b) => selfCount(b, 'lines_received')), [2, 0, 4, 0], 'lines: the increase over each minute');
   t.same(h.batches.map((b) => selfCount(b, 'bad_lines')), [0, 2, 0, 0], 'bad lines: the increase over each minute');
+  t.same(h.batches.map((b) => selfCount(b, 'udp_drops')), [0, 5, 0, 0], "the kernel's drops: the increase over each minute");
   t.same(h.batches.map((b) => selfCount(b, 'flush_errors')), [0, 0, 0, 0]);
   t.same(h.batches.map((b) => selfGauge(b, 'series_live')), [2, 2, 3, 3], 'series in memory at each flush');
   t.same(h.batches.map((b) => selfGauge(b, 'flush_duration_ms')), [0, FLUSH_MS, FLUSH_MS, FLUSH_MS], 'the previous flush\'s duration');
