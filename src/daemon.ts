@@ -321,6 +321,13 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
         },
         'listening',
       );
+      if (udpAddress.recvBufferBytes < config.udpRecvBufferBytes) {
+        // Linux caps the request at net.core.rmem_max without an error (and reports twice what it kept).
+        logger.warn(
+          { component: 'udp', requested: config.udpRecvBufferBytes, granted: udpAddress.recvBufferBytes },
+          'the kernel granted a smaller UDP receive buffer than udpRecvBufferBytes asks: bursts may overflow it; raise net.core.rmem_max',
+        );
+      }
       const missing = batchReaderMissing();
       if (config.udpReader === 'auto' && udpAddress.reader === 'dgram' && missing !== undefined) {
         // Expected off Linux; on Linux a failed build costs throughput unnoticed unless said.

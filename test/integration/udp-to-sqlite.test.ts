@@ -187,3 +187,15 @@ t.test('datagrams the kernel dropped are counted, served, written and warned abo
   t.equal(logs.filter((entry) => /kernel dropped datagrams/.test(entry.msg)).length, 1, 'no warning for a minute without drops');
   t.match(byName(readMetrics(dbPath, `ts = ${ts + 60}`), 'dattss.udp_drops'), { value: 0 });
 });
+
+t.test('a receive buffer smaller than requested is warned about at start', async (t) => {
+  const logs: { msg: string; level: number; [key: string]: unknown }[] = [];
+  const smaller = (line: { msg: string }) => /smaller UDP receive buffer/.test(line.msg);
+  const fits = await startDaemon(t, new FakeClock(START_MS), { udpRecvBufferBytes: 65_536 }, (line) => logs.push(line));
+  t.ok(fits.addresses.udp.recvBufferBytes >= 65_536);
+  t.same(logs.filter(smaller), [], 'not when the kernel granted it');
+  // Beyond what the kernel grants anywhere this runs (Linux caps it at net.core.rmem_max).
+  const { addresses } = await startDaemon(t, new FakeClock(START_MS), { udpRecvBufferBytes: 2 ** 31 - 1 }, (line) => logs.push(line));
+  t.ok(addresses.udp.recvBufferBytes < 2 ** 31 - 1, `granted ${addresses.udp.recvBufferBytes}`);
+  t.match(logs.filter(smaller), [{ level: 40, component: 'udp', requested: 2 ** 31 - 1, granted: addresses.udp.recvBufferBytes, msg: /raise net\.core\.rmem_max/ }]);
+});
