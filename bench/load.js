@@ -72,6 +72,7 @@ export async function trial(senderBinary, { target: name, rate, perDatagram, ser
         : undefined;
     if (warmUp !== undefined) await settledCount(target);
     const dropsBefore = udpDrops(target.port);
+    const ownDropsBefore = await target.drops?.();
     const receivedBefore = await target.received();
     const cpuBefore = cpuSeconds(target.pid);
     const sent = await send(senderBinary, { port: target.port, lines: Math.round(rate * seconds), perDatagram, series, rate, maxSeconds: seconds * 3 });
@@ -86,6 +87,8 @@ export async function trial(senderBinary, { target: name, rate, perDatagram, ser
       received,
       loss: 1 - received / sent.lines,
       kernelDrops: udpDrops(target.port) - dropsBefore,
+      // dattss's own count of them (dattss_udp_drops_total), which should agree.
+      ownDrops: ownDropsBefore === undefined ? undefined : (await target.drops()) - ownDropsBefore,
       cpuMicrosPerLine: ((cpuSeconds(target.pid) - cpuBefore) / Math.max(received, 1)) * 1e6,
       peakRssBytes: peakRssBytes(target.pid),
       sent,

@@ -86,7 +86,7 @@ async function loadSuite() {
           sustained,
           log: (r) =>
             console.error(
-              `  ${target} ${shape.perDatagram} lines/datagram, ${shape.series} series: ${millions(r.sentRate)} lines/s sent, loss ${(r.loss * 100).toFixed(3)}%, kernel drops ${r.kernelDrops}${r.exact === undefined ? '' : `, rows exact: ${r.exact}`}`,
+              `  ${target} ${shape.perDatagram} lines/datagram, ${shape.series} series: ${millions(r.sentRate)} lines/s sent, loss ${(r.loss * 100).toFixed(3)}%, kernel drops ${r.kernelDrops}${r.ownDrops === undefined || r.ownDrops === r.kernelDrops ? '' : ` (dattss counted ${r.ownDrops})`}${r.exact === undefined ? '' : `, rows exact: ${r.exact}`}`,
             ),
         });
         found[target].push(best);

@@ -64,6 +64,8 @@ export async function startDattss(extraArgs = []) {
     port,
     dbPath,
     received: () => metric('dattss_lines_received_total'),
+    /** Datagrams the kernel dropped at its sockets, as the daemon counts them. */
+    drops: () => metric('dattss_udp_drops_total'),
     /** The daemon's main-thread JavaScript heap in use, bytes. */
     heapUsed: () => metric('dattss_heap_used_bytes'),
     async stop() {
