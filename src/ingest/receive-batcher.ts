@@ -1,8 +1,9 @@
-import { bufferedFigures, IntervalBuffer } from '../aggregate/interval-buffer.js';
+import { IntervalBuffer } from '../aggregate/interval-buffer.js';
 import { decodedFigures } from '../aggregate/partial-figures.js';
 import { QUOTE_BYTES } from './bad-line-log.js';
 import { LineParser, type ParseSink } from './parser.js';
 import type { Batch, ReceiveThreadData } from './receive-protocol.js';
+import { emptySeriesBatch, encodeSeries } from './series-batch.js';
 
 /** Bad lines quoted per hand-over at most; the rest are only counted. */
 const QUOTES_PER_BATCH = 20;
@@ -73,7 +74,7 @@ export class ReceiveBatcher {
   take(id: number | null): Batch {
     const batch = this.#batch;
     batch.id = id;
-    batch.series = this.#buffer.take().map(({ name, tags, partial }) => [name, tags, bufferedFigures(partial)]);
+    batch.series = encodeSeries(this.#buffer.take());
     this.#batch = emptyBatch();
     this.#passed = 0;
     return batch;
@@ -86,5 +87,5 @@ export class ReceiveBatcher {
 }
 
 function emptyBatch(): Batch {
-  return { type: 'batch', id: null, packets: 0, lines: 0, badLines: 0, series: [], partials: [], samples: [], events: [], checks: [], quotes: [] };
+  return { type: 'batch', id: null, packets: 0, lines: 0, badLines: 0, series: emptySeriesBatch(), partials: [], samples: [], events: [], checks: [], quotes: [] };
 }

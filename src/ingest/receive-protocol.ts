@@ -1,4 +1,5 @@
 import type { PartialFigures } from '../protocol/partial-line.js';
+import type { SeriesBatch } from './series-batch.js';
 import type { DogEvent, ServiceCheck } from '../protocol/events.js';
 import type { BadLineReason, ParserOptions, Sample } from './parser.js';
 import type { ActiveUdpReader, UdpReader } from './udp-socket.js';
@@ -23,7 +24,7 @@ export interface ReceiveThreadData {
   maxSetMembers: number;
 }
 
-/** One series' pre-aggregated samples, or a client's partial-aggregate line: name, tags, figures. */
+/** A client's partial-aggregate line: name, tags, figures. */
 export type PartialTransfer = [name: string, tags: string, figures: PartialFigures];
 
 /**
@@ -39,7 +40,8 @@ export interface Batch {
   packets: number;
   lines: number;
   badLines: number;
-  series: PartialTransfer[];
+  /** Its pre-aggregated series, moved rather than copied (series-batch.ts). */
+  series: SeriesBatch;
   partials: PartialTransfer[];
   samples: Sample[];
   events: DogEvent[];

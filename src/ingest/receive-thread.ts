@@ -1,6 +1,7 @@
 /** A receive thread's entry: reads one UDP socket and hands pre-aggregated batches to the daemon. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ReceiveBatcher } from './receive-batcher.js';
+import { seriesTransferables } from './series-batch.js';
 import type { FromReceiver, ReceiveThreadData, ToReceiver } from './receive-protocol.js';
 import { bindUdp, type BoundUdp } from './udp-socket.js';
 import { feedWarmUpPackets, WARM_UP_SERIES } from './warm-up.js';
@@ -24,7 +25,8 @@ const MIN_LINES_PER_SERIES = 8;
 
 const data = workerData as ReceiveThreadData;
 const port = parentPort as NonNullable<typeof parentPort>;
-const post = (message: FromReceiver): void => port.postMessage(message);
+// A batch's series move to the daemon's thread instead of being copied.
+const post = (message: FromReceiver): void => port.postMessage(message, message.type === 'batch' ? seriesTransferables(message.series) : []);
 
 // On a throwaway batcher: optimized code is shared by all instances of the classes.
 const warmUp = new ReceiveBatcher({ ...data, maxSeries: WARM_UP_SERIES }, () => warmUp.take(null));

@@ -8,6 +8,7 @@ import type { Partial } from '../aggregate/partial.js';
 import type { GaugeSection, PartialFigures } from '../protocol/partial-line.js';
 import type { ParseSink } from './parser.js';
 import type { Batch, FromReceiver, ReceiveThreadData, ToReceiver } from './receive-protocol.js';
+import { forEachSeries } from './series-batch.js';
 import type { UdpAddress } from './udp.js';
 
 /**
@@ -184,10 +185,10 @@ export function mergeBatch(batch: Batch, target: BatchTarget): void {
   const { sink } = target;
   target.received(batch.packets, batch.lines, batch.badLines - batch.quotes.length);
   for (const [reason, line] of batch.quotes) sink.badLine(reason, Buffer.from(line.buffer, line.byteOffset, line.length), 0, line.length);
-  for (const [name, tags, figures] of batch.series) {
+  forEachSeries(batch.series, (name, tags, figures) => {
     const decoded = decodeOrCount(figures, sink);
     if (decoded !== undefined) target.merge(name, tags, decoded.partial, decoded.gaugeOffsets);
-  }
+  });
   for (const [name, tags, figures] of batch.partials) {
     const decoded = decodeOrCount(figures, sink);
     if (decoded !== undefined) sink.partial({ name, tags, ...decoded });

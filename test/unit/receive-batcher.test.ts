@@ -6,6 +6,7 @@ import { LineParser, type BadLineReason, type ParserOptions, type ParseSink } fr
 import { ReceiveBatcher } from '../../src/ingest/receive-batcher.js';
 import type { Batch } from '../../src/ingest/receive-protocol.js';
 import { mergeBatch } from '../../src/ingest/receive-threads.js';
+import { forEachSeries, seriesTransferables } from '../../src/ingest/series-batch.js';
 import type { DogEvent, ServiceCheck } from '../../src/protocol/events.js';
 import { SKETCH_RELATIVE_ACCURACY } from '../../src/protocol/metric-type.js';
 
@@ -30,6 +31,13 @@ interface Side {
   checks: ServiceCheck[];
 }
 
+/** A batch's series as [name, tags, figures]. */
+function seriesOf(batch: Batch): unknown[] {
+  const series: unknown[] = [];
+  forEachSeries(batch.series, (name, tags, figures) => series.push([name, tags, figures]));
+  return series;
+}
+
 function side(): Side {
   const registry = new Registry(REGISTRY, NOW_MS);
   const seen: Side = {
@@ -50,9 +58,10 @@ function side(): Side {
   return seen;
 }
 
+/** Merges each batch as the daemon's thread gets it from a receive thread: cloned, its series' buffers moved. */
 function merger(into: Side): (batch: Batch) => void {
   return (batch) =>
-    mergeBatch(batch, {
+    mergeBatch(structuredClone(batch, { transfer: seriesTransferables(batch.series) }), {
       sink: into.sink,
       received: (packets, lines, unquoted) => {
         into.packets += packets;
@@ -151,7 +160,7 @@ t.test('a batch quotes its first bad lines, cut a byte past what the log shows, 
   t.equal(batch.quotes.length, 20, 'twenty quoted');
   t.equal(Buffer.from(batch.quotes[0]![1]).toString(), long.slice(0, 201));
   t.same(batch.quotes[1], ['missing_value', Buffer.from('bad0')]);
-  t.same(batch.series, [['ok', '', { type: 'counter', count: 1, sum: 1 }]]);
+  t.same(seriesOf(batch), [['ok', '', { type: 'counter', count: 1, sum: 1 }]]);
   t.ok(batcher.empty, 'a new batch starts empty');
   t.equal(batcher.linesPerSeries, 0);
   batcher.packet(Buffer.from('a:1|c\na:2|c\na:3|ms\nb:1|c'));
