@@ -153,7 +153,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
             maxSetMembers: config.maxSetMembers,
           },
           onBatch: applyBatch,
-          onThreadLost: () => selfMetrics.internalErrors++,
+          onInternalError: () => selfMetrics.internalErrors++,
           logger: logger.child({ component: 'udp' }),
         })
       : undefined;

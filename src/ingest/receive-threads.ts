@@ -27,8 +27,11 @@ export interface ReceiveThreadsOptions {
    */
   data: Omit<ReceiveThreadData, 'reusePort'>;
   onBatch: (batch: Batch) => void;
-  /** A thread ended unasked; it is replaced on the same port. */
-  onThreadLost: () => void;
+  /**
+   * A thread ended unasked (it is replaced on the same port), or one of its
+   * batches could not be merged (its lines are lost): bugs, each logged.
+   */
+  onInternalError: () => void;
   logger: Logger;
 }
 
@@ -139,7 +142,13 @@ export class ReceiveThreads {
             logger.error({ error: message.message }, 'UDP socket error');
             break;
           case 'batch': {
-            onBatch(message);
+            try {
+              onBatch(message);
+            } catch (error) {
+              // A bug (the thread's encoding and this thread's decoding disagree, say), not the senders' input: the daemon goes on.
+              this.#options.onInternalError();
+              logger.error({ err: error, lines: message.lines }, "could not merge a receive thread's batch; its lines are lost");
+            }
             const answered = message.id === null ? undefined : receiver.waiting.get(message.id);
             if (answered !== undefined) {
               receiver.waiting.delete(message.id!);
@@ -163,7 +172,7 @@ export class ReceiveThreads {
 
   /** A thread that ended unasked loses the batch it held; a new one takes its place on the port. */
   #replace(): void {
-    this.#options.onThreadLost();
+    this.#options.onInternalError();
     this.#options.logger.error({ port: this.#port }, 'a receive thread ended unexpectedly; starting another');
     this.#launch(this.#port).catch((error: unknown) => {
       this.#options.logger.error({ err: error }, 'could not replace the receive thread; fewer threads receive now');

@@ -101,7 +101,11 @@ async function recordingThreads(t: Test): Promise<{ module: typeof ReceiveThread
 }
 
 /** ReceiveThreads with one thread, keeping a hand on every thread it starts. */
-async function recordedReceivers(t: Test): Promise<{ receivers: ReceiveThreadsModule.ReceiveThreads; threads: workerThreads.Worker[]; batches: Batch[]; lost: () => number }> {
+async function recordedReceivers(
+  t: Test,
+  onBatch: (batch: Batch) => void = () => {},
+  logger = pino({ level: 'silent' }),
+): Promise<{ receivers: ReceiveThreadsModule.ReceiveThreads; threads: workerThreads.Worker[]; batches: Batch[]; lost: () => number }> {
   const { module, threads } = await recordingThreads(t);
   const { ReceiveThreads } = module;
   const batches: Batch[] = [];
@@ -117,9 +121,12 @@ async function recordedReceivers(t: Test): Promise<{ receivers: ReceiveThreadsMo
       maxSeries: 100,
       maxSetMembers: 100,
     },
-    onBatch: (batch) => batches.push(batch),
-    onThreadLost: () => lost++,
-    logger: pino({ level: 'silent' }),
+    onBatch: (batch) => {
+      batches.push(batch);
+      onBatch(batch);
+    },
+    onInternalError: () => lost++,
+    logger,
   });
   return { receivers, threads, batches, lost: () => lost };
 }
@@ -147,6 +154,33 @@ t.test('a receive thread that ends unasked is replaced on the same port', async 
   await receivers.flush();
   t.equal(batches.length, before + 1);
   t.type(batches.at(-1)?.id, 'number', 'an answer to the request');
+});
+
+t.test("a batch the daemon's thread cannot merge is counted and logged, and the next ones merge", async (t) => {
+  const logs: { msg: string; level: number; [key: string]: unknown }[] = [];
+  let failures = 1;
+  const merged: number[] = [];
+  const { receivers, lost } = await recordedReceivers(
+    t,
+    (batch) => {
+      if (batch.lines > 0 && failures-- > 0) throw new Error('not a series batch: type 9 at number 0');
+      merged.push(batch.lines);
+    },
+    pino({ level: 'info' }, { write: (text: string) => logs.push(JSON.parse(text)) }),
+  );
+  const address = await receivers.start();
+  t.teardown(() => receivers.stop());
+  const socket = DgramAsPromised.createSocket('udp4');
+  t.teardown(() => socket.close());
+  for (const round of [1, 2]) {
+    await socket.send(Buffer.from(`round${round}:1|c`), address.port, '127.0.0.1');
+    // The thread hands over when its socket is quiet, or when asked; flush() waits for its answer.
+    const deadline = Date.now() + 20_000;
+    while (lost() + merged.length < round && Date.now() < deadline) await receivers.flush();
+  }
+  t.equal(lost(), 1, 'counted as an internal error');
+  t.same(merged, [1], 'the next batch merged');
+  t.match(logs, [{ level: 50, msg: "could not merge a receive thread's batch; its lines are lost", lines: 1, err: { message: /not a series batch/ } }]);
 });
 
 t.test('a port already taken is a clear listen error', async (t) => {
