@@ -17,6 +17,13 @@ export class KernelUdpDrops {
   /** Each socket's count as last read, by inode: a receive thread's socket that is replaced takes its count with it. */
   #lastBySocket = new Map<string, number>();
   #total = 0;
+  /**
+   * The inodes on the port known to be this process's, and known not to be:
+   * /proc/self/fd is read only when a socket appears on the port, since the
+   * daemon may hold a thousand TCP and HTTP connections (a readlink each).
+   */
+  #own = new Set<string>();
+  #foreign = new Set<string>();
 
   /** `procRoot` is /proc but in tests. */
   constructor(port: number, procRoot = '/proc') {
@@ -30,9 +37,7 @@ export class KernelUdpDrops {
    * /proc cannot tell (not Linux).
    */
   read(): number | undefined {
-    const inodes = this.#socketInodes();
-    if (inodes === undefined) return undefined;
-    const bySocket = new Map<string, number>();
+    const onPort = new Map<string, number>();
     let tablesRead = 0;
     for (const table of SOCKET_TABLES) {
       let text: string;
@@ -43,24 +48,30 @@ export class KernelUdpDrops {
         continue;
       }
       tablesRead++;
-      for (const [inode, drops] of socketDrops(text, this.#port, inodes)) bySocket.set(inode, drops);
+      for (const [inode, drops] of socketDrops(text, this.#port)) onPort.set(inode, drops);
     }
     if (tablesRead === 0) return undefined;
-    for (const [inode, drops] of bySocket) this.#total += drops - (this.#lastBySocket.get(inode) ?? 0);
+    if ([...onPort.keys()].some((inode) => !this.#own.has(inode) && !this.#foreign.has(inode)) && !this.#learnOwners(onPort)) return undefined;
+    const bySocket = new Map<string, number>();
+    for (const [inode, drops] of onPort) {
+      if (!this.#own.has(inode)) continue;
+      bySocket.set(inode, drops);
+      this.#total += drops - (this.#lastBySocket.get(inode) ?? 0);
+    }
     this.#lastBySocket = bySocket;
     return this.#total;
   }
 
-  /** Inodes of the sockets this process holds, as strings; undefined without /proc. */
-  #socketInodes(): Set<string> | undefined {
+  /** Sorts the sockets on the port into this process's and others' by /proc/self/fd; false without it. */
+  #learnOwners(onPort: ReadonlyMap<string, number>): boolean {
     const fdDir = join(this.#procRoot, 'self/fd');
     let fds: string[];
     try {
       fds = readdirSync(fdDir);
     } catch {
-      return undefined;
+      return false;
     }
-    const inodes = new Set<string>();
+    const held = new Set<string>();
     for (const fd of fds) {
       let target: string;
       try {
@@ -70,27 +81,28 @@ export class KernelUdpDrops {
         continue;
       }
       const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-      if (inode !== undefined) inodes.add(inode);
+      if (inode !== undefined) held.add(inode);
     }
-    return inodes;
+    this.#own = new Set([...onPort.keys()].filter((inode) => held.has(inode)));
+    this.#foreign = new Set([...onPort.keys()].filter((inode) => !held.has(inode)));
+    return true;
   }
 }
 
 /**
  * The `drops` column of a /proc/net/udp table, by inode, for the rows bound
- * to `port` whose inode is in `inodes`. A row reads
+ * to `port`. A row reads
  * `sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ref pointer drops`,
  * the local address as hex `address:port`.
  */
-export function socketDrops(table: string, port: number, inodes: ReadonlySet<string>): Map<string, number> {
+export function socketDrops(table: string, port: number): Map<string, number> {
   const portSuffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const drops = new Map<string, number>();
   for (const line of table.split('\n').slice(1)) {
     const columns = line.trim().split(/\s+/);
-    const inode = columns[9];
-    if (columns.length < 13 || !columns[1]?.endsWith(portSuffix) || inode === undefined || !inodes.has(inode)) continue;
+    if (columns.length < 13 || !columns[1]?.endsWith(portSuffix)) continue;
     const count = Number(columns[12]);
-    if (Number.isSafeInteger(count)) drops.set(inode, count);
+    if (Number.isSafeInteger(count)) drops.set(columns[9] as string, count);
   }
   return drops;
 }

@@ -12,21 +12,21 @@ const HEADER = '   sl  local_address rem_address   st tx_queue rx_queue tr tm->w
 const row = (local: string, inode: number, drops: number): string =>
   `  42: ${local} 00000000:0000 07 00000000:00000000 00:00000000 00000000  1000        0 ${inode} 2 ffff9b1a2c3d4e00 ${drops}`;
 
-t.test('socketDrops reads the drops column of the rows on the port whose inode is held', async (t) => {
+t.test('socketDrops reads the drops column of the rows on the port, by inode', async (t) => {
   const table = [
     HEADER,
     row('0100007F:1FBD', 101, 7),
     row('0100007F:1FBD', 102, 0),
     row('0100007F:1FBE', 103, 50), // another port
-    row('0100007F:1FBD', 104, 60), // another process's socket on the port (SO_REUSEPORT)
-    row('00000000:01FBD', 101, 1), // a port that only ends like ours
+    row('0100007F:1FBD', 104, 60), // perhaps another process's socket on the port (SO_REUSEPORT)
+    row('00000000:01FBD', 105, 1), // a port that only ends like ours
     '  43: truncated 0100007F:1FBD',
     '',
   ].join('\n');
-  t.same(socketDrops(table, 8125, new Set(['101', '102', '103'])), new Map([['101', 7], ['102', 0]]));
+  t.same(socketDrops(table, 8125), new Map([['101', 7], ['102', 0], ['104', 60]]));
   const v6 = [HEADER, row('00000000000000000000000001000000:1FBD', 201, 3)].join('\n');
-  t.same(socketDrops(v6, 8125, new Set(['201'])), new Map([['201', 3]]), 'IPv6 addresses');
-  t.same(socketDrops(HEADER, 8125, new Set(['101'])), new Map(), 'no sockets at all');
+  t.same(socketDrops(v6, 8125), new Map([['201', 3]]), 'IPv6 addresses');
+  t.same(socketDrops(HEADER, 8125), new Map(), 'no sockets at all');
 });
 
 /** A /proc with the given sockets open and the tables' rows. */
@@ -36,12 +36,13 @@ function fakeProc(t: Test) {
   mkdirSync(join(root, 'net'));
   return {
     root,
-    set(sockets: { inode: number; drops: number; v6?: boolean }[], ipv6 = true) {
-      rmSync(join(root, 'self/fd'), { recursive: true });
+    /** Sockets on the port, this process's unless `foreign`. */
+    set(sockets: { inode: number; drops: number; v6?: boolean; foreign?: boolean }[], ipv6 = true) {
+      rmSync(join(root, 'self/fd'), { recursive: true, force: true });
       mkdirSync(join(root, 'self/fd'));
       symlinkSync('/dev/null', join(root, 'self/fd/0'));
       symlinkSync('pipe:[9]', join(root, 'self/fd/1'));
-      sockets.forEach(({ inode }, i) => symlinkSync(`socket:[${inode}]`, join(root, `self/fd/${i + 10}`)));
+      sockets.forEach(({ inode, foreign }, i) => foreign !== true && symlinkSync(`socket:[${inode}]`, join(root, `self/fd/${i + 10}`)));
       const rows = (v6: boolean) => sockets.filter((socket) => (socket.v6 ?? false) === v6).map(({ inode, drops }) => row(v6 ? `${'0'.repeat(32)}:1FBD` : '0100007F:1FBD', inode, drops));
       writeFileSync(join(root, 'net/udp'), [HEADER, ...rows(false)].join('\n'));
       if (ipv6) writeFileSync(join(root, 'net/udp6'), [HEADER, ...rows(true)].join('\n'));
@@ -63,6 +64,20 @@ t.test('the total sums every socket the daemon has had, and never goes down', as
   t.equal(drops.read(), 14);
   proc.set([{ inode: 1, drops: 9 }, { inode: 3, drops: 2 }], false);
   t.equal(drops.read(), 14, 'without /proc/net/udp6 (IPv6 disabled)');
+  proc.set([{ inode: 1, drops: 10 }, { inode: 4, drops: 500, foreign: true }]);
+  t.equal(drops.read(), 15, "another process's socket on the port is not counted");
+});
+
+t.test('the file descriptors are read only when a socket appears on the port', async (t) => {
+  const proc = fakeProc(t);
+  const drops = new KernelUdpDrops(8125, proc.root);
+  proc.set([{ inode: 1, drops: 2 }, { inode: 4, drops: 500, foreign: true }]);
+  t.equal(drops.read(), 2);
+  rmSync(join(proc.root, 'self/fd'), { recursive: true });
+  writeFileSync(join(proc.root, 'net/udp'), [HEADER, row('0100007F:1FBD', 1, 3), row('0100007F:1FBD', 4, 600)].join('\n'));
+  t.equal(drops.read(), 3, 'the same sockets: no need to look again');
+  writeFileSync(join(proc.root, 'net/udp'), [HEADER, row('0100007F:1FBD', 1, 3), row('0100007F:1FBD', 5, 1)].join('\n'));
+  t.equal(drops.read(), undefined, 'a new socket: looked for, and /proc/self/fd is gone');
 });
 
 t.test('without /proc the count is unknown, not zero', async (t) => {
