@@ -47,6 +47,10 @@ export class ReopeningStore {
     return this.#current().settle(nowSec, pacing);
   }
 
+  checkpoint(): void {
+    this.#current().checkpoint();
+  }
+
   close(): void {
     this.#store.close();
   }

@@ -410,7 +410,8 @@ export class WriterClient implements MinuteSink {
 /** Starts a writer and waits until it has opened the database. */
 function launch(options: WriterClientOptions): Promise<Launched> {
   const data: WriterData = {
-    store: options.store,
+    // A thread checkpoints between minutes; in the daemon's thread a long checkpoint would hold the event loop.
+    store: { ...options.store, deferCheckpoints: options.thread },
     maxBatches: options.maxBatches,
     logLevel: options.logger.level,
     pruneBudgetMs: options.pruneBudgetMs,
