@@ -47,10 +47,6 @@ export class ReopeningStore {
     return this.#current().settle(nowSec, pacing);
   }
 
-  checkpoint(): void {
-    this.#current().checkpoint();
-  }
-
   close(): void {
     this.#store.close();
   }

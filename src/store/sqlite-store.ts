@@ -49,19 +49,8 @@ export interface SqliteStoreOptions {
   /** How long a write waits for another connection's lock (ms). */
   busyTimeoutMs: number;
   retention: RetentionOptions;
-  /**
-   * Checkpoint the WAL when asked (checkpoint()) instead of at the commit
-   * that passes 16 MB of it, which then waits for the copy: the writer
-   * thread asks between minutes. SQLite still checkpoints past
-   * CHECKPOINT_BACKSTOP_PAGES, should nobody ask.
-   */
-  deferCheckpoints?: boolean;
 }
 
-/** WAL pages at which SQLite checkpoints at commit: 16 MB (4 KiB pages). */
-const CHECKPOINT_PAGES = 4096;
-/** The same with deferCheckpoints, should checkpoint() not be called: 256 MB. */
-const CHECKPOINT_BACKSTOP_PAGES = 65_536;
 /** Rows deleted per statement while pruning: small, so each step is short. */
 const PRUNE_BATCH_ROWS = 500;
 /** How often the series table is swept for series without rows. */
@@ -201,7 +190,7 @@ export class SqliteStore {
       // Checkpoint the WAL at 16 MB instead of SQLite's 4 MB: a minute of 100k
       // series appends tens of MB, and each checkpoint writes and syncs the
       // file; a minute was written 5% sooner (bench/README.md).
-      this.db.pragma(`wal_autocheckpoint = ${options.deferCheckpoints === true ? CHECKPOINT_BACKSTOP_PAGES : CHECKPOINT_PAGES}`);
+      this.db.pragma('wal_autocheckpoint = 4096');
       this.db.pragma('foreign_keys = ON');
       // The staged rows (STAGED_TABLE_SQL) stay in memory, never in a temp file:
       // about 100 bytes a row, and the writer writes up to 500 rows a transaction.
@@ -351,20 +340,6 @@ export class SqliteStore {
       if (performance.now() >= deadline) break;
     }
     return moved;
-  }
-
-  /**
-   * Copies what the WAL holds into the database file as far as no reader
-   * needs it (a passive checkpoint); returns the WAL's frames and those now
-   * in the file. For a store with deferCheckpoints, between writes.
-   */
-  checkpoint(): { walFrames: number; checkpointed: number } {
-    try {
-      const [result] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
-      return { walFrames: result?.log ?? 0, checkpointed: result?.checkpointed ?? 0 };
-    } catch (cause) {
-      throw new DattssError('DATTSS_STORE_WRITE', `cannot checkpoint the WAL of ${this.db.name}: ${(cause as Error).message}`, { cause });
-    }
   }
 
   /** Appends DogStatsD events and service checks, in one transaction. */

@@ -410,8 +410,7 @@ export class WriterClient implements MinuteSink {
 /** Starts a writer and waits until it has opened the database. */
 function launch(options: WriterClientOptions): Promise<Launched> {
   const data: WriterData = {
-    // A thread checkpoints between minutes; in the daemon's thread a long checkpoint would hold the event loop.
-    store: { ...options.store, deferCheckpoints: options.thread },
+    store: options.store,
     maxBatches: options.maxBatches,
     logLevel: options.logger.level,
     pruneBudgetMs: options.pruneBudgetMs,

@@ -114,8 +114,6 @@ export function hostWriter(port: WriterPort, data: WriterData, { defer = setImme
         backlog.retry();
         maintain('pruning expired rows', () => store.prune(Math.floor(nowMs / 1000), data.pruneBudgetMs));
         maintain('settling minute rows', () => store.settle(Math.floor(nowMs / 1000), data.settle));
-        // Between minutes only: a checkpoint (a few hundred ms after a minute of 100k series) must not delay one.
-        if (data.store.deferCheckpoints === true && backlog.pending === 0) maintain('checkpointing the WAL', () => store.checkpoint());
         break;
       case 'idle':
         void backlog.idle().then(() => {

@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import BetterSqlite3 from 'better-sqlite3';
@@ -48,28 +47,6 @@ t.test('creates the directory, migrates to the newest version, uses WAL checkpoi
   const again = new SqliteStore({ path, busyTimeoutMs: 1000, retention: RETENTION });
   t.equal(again.db.pragma('user_version', { simple: true }), loadMigrations().length);
   again.close();
-});
-
-t.test('with deferCheckpoints the WAL is copied into the file when asked, not at the commit past 16 MB', async (t) => {
-  const dir = tempDir(t);
-  const store = new SqliteStore({ path: join(dir, 'deferred.db'), busyTimeoutMs: 1000, retention: RETENTION, deferCheckpoints: true });
-  t.teardown(() => store.close());
-  t.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 65_536, 'SQLite still checkpoints past 256 MB, should nobody ask');
-  // About 20 MB of WAL: past where a store checkpointing at commit would have copied it.
-  const names = Array.from({ length: 80_000 }, (_, i) => `deferred.series.${i}`);
-  store.writeMinute(names.map((name) => counter(name, [1])));
-  const fileBytes = (): number => statSync(join(dir, 'deferred.db')).size;
-  const before = fileBytes();
-  const { walFrames, checkpointed } = store.checkpoint();
-  t.ok(walFrames > 4096, `the minute left ${walFrames} frames in the WAL`);
-  t.equal(checkpointed, walFrames, 'all copied, with no reader holding them');
-  t.ok(fileBytes() > before + 4096 * 4096, `the file grew from ${before} to ${fileBytes()} bytes`);
-  t.equal(readMetrics(join(dir, 'deferred.db'), "name = 'deferred.series.7'").length, 1);
-
-  const immediate = new SqliteStore({ path: join(dir, 'immediate.db'), busyTimeoutMs: 1000, retention: RETENTION });
-  t.teardown(() => immediate.close());
-  immediate.writeMinute(names.map((name) => counter(name, [1])));
-  t.ok(statSync(join(dir, 'immediate.db')).size > 4096 * 4096, 'without it, the commit copied the WAL');
 });
 
 t.test('the metrics_1m view has exactly the documented columns', async (t) => {

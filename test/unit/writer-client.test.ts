@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import BetterSqlite3 from 'better-sqlite3';
@@ -83,27 +83,6 @@ t.test('the writer thread runs at a lower priority than the thread reading the s
 // Both transports run the same writer (store/writer-host.ts) and must behave alike.
 for (const thread of [true, false]) {
   const mode = thread ? 'worker thread' : 'same thread';
-
-  t.test(`${mode}: the WAL is copied into the file ${thread ? 'at a tick between minutes' : 'at the commit past 16 MB'}`, async (t) => {
-    const dbPath = join(tempDir(t), 'wal.db');
-    const h = harness(thread, dbPath);
-    const writer = await WriterClient.start(h.options);
-    t.teardown(() => writer.close(Date.now()));
-    // About 20 MB of WAL.
-    writer.writeMinute(counters(80_000, TS));
-    await writer.idle();
-    const afterWrite = statSync(dbPath).size;
-    writer.tick(TS * 1000 + 65_000);
-    await writer.idle();
-    const afterTick = statSync(dbPath).size;
-    if (thread) {
-      t.ok(afterWrite < 4096 * 4096, `not in the minute's write: the file holds ${afterWrite} bytes`);
-      t.ok(afterTick > 4096 * 4096, `at the next tick: ${afterTick} bytes`);
-    } else {
-      t.ok(afterWrite > 4096 * 4096, `in the minute's write: ${afterWrite} bytes`);
-    }
-    t.equal(stored(dbPath).length, 80_000);
-  });
 
   t.test(`${mode}: a large minute crosses in parts over several turns and lands whole, in order, each row once`, async (t) => {
     const dbPath = join(tempDir(t), 'w.db');
