@@ -163,7 +163,9 @@ t.test("a batch the daemon's thread cannot merge is counted and logged, and the 
   const { receivers, lost } = await recordedReceivers(
     t,
     (batch) => {
-      if (batch.lines > 0 && failures-- > 0) throw new Error('not a series batch: type 9 at number 0');
+      // A flush may be answered before the datagram arrived: only batches with lines count.
+      if (batch.lines === 0) return;
+      if (failures-- > 0) throw new Error('not a series batch: type 9 at number 0');
       merged.push(batch.lines);
     },
     pino({ level: 'info' }, { write: (text: string) => logs.push(JSON.parse(text)) }),
