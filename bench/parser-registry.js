@@ -17,6 +17,7 @@ const parserOptions = {
   maxTagLength: 200,
   gaugeSigns: 'delta',
   authKeys: [],
+  maxLineKeys: 2_000_000,
 };
 const parser = new LineParser(parserOptions);
 const batcher = new ReceiveBatcher({ parser: parserOptions, maxSeries: 1_000_000, maxSetMembers: 100_000 }, () => batcher.take(null));

@@ -110,7 +110,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
   let pendingEvents: DogEvent[] = [];
   let pendingChecks: ServiceCheck[] = [];
   const sink: ParseSink = {
-    sample: (sample) => registry.add(sample),
+    sample: (sample, keyId) => registry.add(sample, keyId),
     event: (event) => {
       selfMetrics.eventsReceived++;
       if (pendingEvents.length >= MAX_PENDING_NOTES) return void selfMetrics.notesDropped++;

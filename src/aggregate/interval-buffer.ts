@@ -28,6 +28,8 @@ export class IntervalBuffer {
   readonly #options: IntervalBufferOptions;
   /** One map per type, keyed by `name` or `name\ntags` as in the registry: no key string is built for untagged names. */
   #byType = newMaps();
+  /** The entry last found for each of a parser's key ids, as Registry#byKeyId; emptied with the maps. */
+  readonly #byKeyId: (BufferedSeries | undefined)[] = [];
   #size = 0;
   /** Samples held now (what stop() discards). */
   samples = 0;
@@ -41,16 +43,19 @@ export class IntervalBuffer {
     return this.#size;
   }
 
-  /** Adds one sample (`rate` as on the statsd line); returns what was full when it could not. */
-  add(type: MetricType, name: string, tags: string, value: number, rate: number, delta: boolean, member: string): Overflow | undefined {
-    const map = this.#byType[type];
-    const key = tags === '' ? name : `${name}\n${tags}`;
-    let entry = map.get(key);
-    if (entry === undefined) {
-      if (this.#size >= this.#options.maxSeries) return 'series';
-      entry = { name, tags, partial: createEntryPartial(type) };
-      map.set(key, entry);
-      this.#size++;
+  /**
+   * Adds one sample (`rate` as on the statsd line), with the parser's id for
+   * its name and tags or -1; returns what was full when it could not.
+   */
+  add(type: MetricType, name: string, tags: string, value: number, rate: number, delta: boolean, member: string, keyId = -1): Overflow | undefined {
+    let entry = keyId === -1 ? undefined : this.#byKeyId[keyId];
+    if (entry === undefined || entry.partial.type !== type || entry.name !== name || entry.tags !== tags) {
+      entry = this.#entry(type, name, tags);
+      if (entry === undefined) return 'series';
+      if (keyId !== -1) {
+        while (this.#byKeyId.length < keyId) this.#byKeyId.push(undefined);
+        this.#byKeyId[keyId] = entry;
+      }
     }
     const partial = entry.partial;
     switch (partial.type) {
@@ -70,6 +75,20 @@ export class IntervalBuffer {
     return undefined;
   }
 
+  /** The series' entry, made when new unless the buffer is full. */
+  #entry(type: MetricType, name: string, tags: string): BufferedSeries | undefined {
+    const map = this.#byType[type];
+    const key = tags === '' ? name : `${name}\n${tags}`;
+    let entry = map.get(key);
+    if (entry === undefined) {
+      if (this.#size >= this.#options.maxSeries) return undefined;
+      entry = { name, tags, partial: createEntryPartial(type) };
+      map.set(key, entry);
+      this.#size++;
+    }
+    return entry;
+  }
+
   /** Takes the interval's series and starts a new interval. */
   take(): BufferedSeries[] {
     const taken = Object.values(this.#byType).flatMap((map) => [...map.values()]);
@@ -79,6 +98,7 @@ export class IntervalBuffer {
 
   clear(): void {
     this.#byType = newMaps();
+    this.#byKeyId.fill(undefined);
     this.#size = 0;
     this.samples = 0;
   }

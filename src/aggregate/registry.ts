@@ -39,6 +39,14 @@ export class Registry {
     gauge: new Map(),
     set: new Map(),
   };
+  /**
+   * The series last found for each of the parser's key ids (ParseSink.sample):
+   * an array load and a check of its type, name and tags instead of a map
+   * lookup by a fresh string, which cost a third of the daemon's thread at
+   * 100k series (bench/README.md#line-keys). Holes are filled as it grows, so
+   * that V8 keeps it a plain array.
+   */
+  readonly #byKeyId: (Series | undefined)[] = [];
   #size = 0;
   #currentIntervalMs: number;
   readonly #late = new Map<string, LatePartial>();
@@ -85,8 +93,11 @@ export class Registry {
     for (const map of Object.values(this.#byType)) for (const series of map.values()) series.clear();
   }
 
-  /** Adds one parsed sample (copied; the parser reuses the object). False when dropped. */
-  add(sample: Sample): boolean {
+  /**
+   * Adds one parsed sample (copied; the parser reuses the object), with the
+   * parser's id for its name and tags, or -1. False when dropped.
+   */
+  add(sample: Sample, keyId = -1): boolean {
     if (!Number.isNaN(sample.timestampSec)) {
       const atMs = sample.timestampSec * 1000;
       const now = this.#currentIntervalMs;
@@ -96,7 +107,7 @@ export class Registry {
       }
       if (atMs < minuteStart(now)) return this.#addLate(sample, minuteStart(atMs));
     }
-    const series = this.#liveSeries(sample.type, sample.name, sample.tags);
+    const series = this.#keyedSeries(sample, keyId);
     if (series === undefined) return false;
     const now = this.#currentIntervalMs;
     switch (sample.type) {
@@ -190,6 +201,23 @@ export class Registry {
     return true;
   }
 
+  /** #liveSeries through the parser's key id when it has one. */
+  #keyedSeries(sample: Sample, keyId: number): Series | undefined {
+    if (keyId === -1) return this.#liveSeries(sample.type, sample.name, sample.tags);
+    const byKeyId = this.#byKeyId;
+    const known = byKeyId[keyId];
+    if (known !== undefined && known.type === sample.type && known.name === sample.name && known.tags === sample.tags) {
+      known.lastSampleMs = this.#currentIntervalMs;
+      return known;
+    }
+    const series = this.#liveSeries(sample.type, sample.name, sample.tags);
+    if (series !== undefined) {
+      while (byKeyId.length < keyId) byKeyId.push(undefined);
+      byKeyId[keyId] = series;
+    }
+    return series;
+  }
+
   /** The series, created when new unless the registry is full (then counted in seriesDropped). */
   #liveSeries(type: MetricType, name: string, tags: string): Series | undefined {
     const map = this.#byType[type];
@@ -266,7 +294,10 @@ export class Registry {
   /** Removes one series (the admin interface's del* commands); its unflushed data goes with it. */
   remove(series: Series): boolean {
     const removed = this.#byType[series.type].delete(seriesKey(series.name, series.tags));
-    if (removed) this.#size--;
+    if (removed) {
+      this.#size--;
+      this.#forgetKeyIds(new Set([series]));
+    }
     return removed;
   }
 
@@ -275,17 +306,27 @@ export class Registry {
    * The caller must have flushed every minute before `beforeMs` first.
    */
   evictIdle(beforeMs: number): number {
-    let evicted = 0;
+    const evicted = new Set<Series>();
     for (const map of Object.values(this.#byType)) {
       for (const [key, series] of map) {
         if (series.lastSampleMs < beforeMs) {
           map.delete(key);
-          evicted++;
+          evicted.add(series);
         }
       }
     }
-    this.#size -= evicted;
-    return evicted;
+    this.#size -= evicted.size;
+    if (evicted.size > 0) this.#forgetKeyIds(evicted);
+    return evicted.size;
+  }
+
+  /** Drops removed series from #byKeyId, which would otherwise find them, and keep them from the collector. */
+  #forgetKeyIds(removed: ReadonlySet<Series>): void {
+    const byKeyId = this.#byKeyId;
+    for (let i = 0; i < byKeyId.length; i++) {
+      const series = byKeyId[i];
+      if (series !== undefined && removed.has(series)) byKeyId[i] = undefined;
+    }
   }
 }
 

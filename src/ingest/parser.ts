@@ -30,6 +30,7 @@ import {
   typeOf,
   UPPER_T,
 } from './line-bytes.js';
+import { LineKeys } from './line-keys.js';
 import { parseDecimal } from './number.js';
 
 const LOWER_P = 0x70;
@@ -100,7 +101,11 @@ export interface PartialRecord {
 }
 
 export interface ParseSink {
-  sample(sample: Sample): void;
+  /**
+   * `keyId` is the parser's id for the sample's name and tags (LineKeys), or
+   * -1: a consumer may index its series by it, checking their name and tags.
+   */
+  sample(sample: Sample, keyId: number): void;
   /** Events and service checks without `d:` carry NaN; the sink stamps them. */
   event(event: DogEvent): void;
   serviceCheck(check: ServiceCheck): void;
@@ -122,6 +127,8 @@ export interface ParserOptions {
   gaugeSigns: 'delta' | 'absolute';
   /** Keys accepted in DaTtSs `AUTH:PROCESS:STAT:VALUE` datagrams; empty: AUTH is ignored. */
   authKeys: readonly string[];
+  /** Distinct names and tag sets the parser remembers by their bytes (LineKeys) before it starts over. */
+  maxLineKeys: number;
 }
 
 /** The parser options a config implies: the daemon's, and the same for `dattss send`'s checks. */
@@ -133,6 +140,8 @@ export function parserOptionsOf(config: Readonly<Config>): ParserOptions {
     maxTagLength: config.maxTagLength,
     gaugeSigns: config.gaugeSigns,
     authKeys: config.dattssAuthKeys,
+    // Room for every series the registry may hold, and for some spelled two ways (tags in another order).
+    maxLineKeys: 2 * config.maxSeries,
   };
 }
 
@@ -160,10 +169,14 @@ export class LineParser {
   readonly #tagCache = new Map<string, string>();
   /** Value parts waiting for the type of a later part (`name:1:2:3|d`): start, end pairs. */
   readonly #untyped: number[] = [];
+  readonly #keys: LineKeys;
+  /** The LineKeys id of the line being parsed, or -1. */
+  #keyId = -1;
 
   constructor(options: ParserOptions) {
     this.#options = options;
     this.#authKeys = options.authKeys.map((key) => Buffer.from(key));
+    this.#keys = new LineKeys(options.maxLineKeys);
   }
 
   /**
@@ -225,17 +238,6 @@ export class LineParser {
 
     const sample = this.#sample;
     sample.timestampSec = Number.NaN;
-    const tags = this.#tags;
-    // Setting an array's length is a runtime call in V8 (~25% of parse time when done per
-    // line, measured with bench/parser-registry.js); most lines have no tags to clear.
-    if (tags.length !== 0) tags.length = 0;
-
-    const badName = this.#decodeName(buf, start, nameEnd);
-    if (badName !== undefined) return sink.badLine(badName, buf, start, end);
-    if (nameEnd < colon) {
-      const bad = this.#collectTags(buf, nameEnd + 1, colon, true);
-      if (bad !== undefined) return sink.badLine(bad, buf, start, end);
-    }
 
     // The DogStatsD tag field runs from `|#` to the next `|`; it may contain `:`,
     // so it is cut out before the value parts are split on `:`.
@@ -246,15 +248,41 @@ export class LineParser {
         break;
       }
     }
-    let tagEnd = end;
-    if (tagStart === -1) {
-      sample.tags = tags.length === 0 ? '' : canonicalTags(tags);
+    const tagEnd = tagStart === -1 ? end : nextPipe(buf, tagStart + 2, end);
+    const fieldStart = tagStart === -1 ? end : tagStart + 2;
+    const keys = this.#keys;
+    let keyId = keys.find(buf, start, colon, fieldStart, tagEnd);
+    if (keyId !== -1) {
+      sample.name = keys.names[keyId] as string;
+      sample.tags = keys.tags[keyId] as string;
     } else {
-      tagEnd = nextPipe(buf, tagStart + 2, end);
-      const bad = this.#setFieldTags(buf, tagStart + 2, tagEnd);
+      const bad = this.#decodeNameAndTags(buf, start, nameEnd, colon, tagStart, tagEnd);
       if (bad !== undefined) return sink.badLine(bad, buf, start, end);
+      keyId = keys.add(buf, start, colon, fieldStart, tagEnd, sample.name, sample.tags);
     }
+    this.#keyId = keyId;
     this.#parseParts(buf, start, end, colon + 1, tagStart === -1 ? end : tagStart, tagEnd, sink);
+  }
+
+  /**
+   * Sets the sample's name and canonical tags from the name `[start, nameEnd)`,
+   * tags in the name `(nameEnd, colon)` and the tag field `|#` at `tagStart`,
+   * or returns why they are not acceptable.
+   */
+  #decodeNameAndTags(buf: Buffer, start: number, nameEnd: number, colon: number, tagStart: number, tagEnd: number): BadLineReason | undefined {
+    const tags = this.#tags;
+    // Setting an array's length is a runtime call in V8 (~25% of parse time when done per
+    // line, measured with bench/parser-registry.js); most lines have no tags to clear.
+    if (tags.length !== 0) tags.length = 0;
+    const badName = this.#decodeName(buf, start, nameEnd);
+    if (badName !== undefined) return badName;
+    if (nameEnd < colon) {
+      const bad = this.#collectTags(buf, nameEnd + 1, colon, true);
+      if (bad !== undefined) return bad;
+    }
+    if (tagStart !== -1) return this.#setFieldTags(buf, tagStart + 2, tagEnd);
+    this.#sample.tags = tags.length === 0 ? '' : canonicalTags(tags);
+    return undefined;
   }
 
   /**
@@ -312,7 +340,7 @@ export class LineParser {
 
   #emitValue(buf: Buffer, valueStart: number, valueEnd: number, lineStart: number, lineEnd: number, sink: ParseSink): void {
     const bad = this.#parseValue(buf, valueStart, valueEnd);
-    if (bad === undefined) sink.sample(this.#sample);
+    if (bad === undefined) sink.sample(this.#sample, this.#keyId);
     else sink.badLine(bad, buf, lineStart, lineEnd);
   }
 
@@ -415,6 +443,7 @@ export class LineParser {
     if (this.#authKeys.length > 0 && !this.#authorized(buf, start, first)) return sink.badLine('auth_failed', buf, start, end);
     const badName = this.#decodeName(buf, second + 1, third);
     if (badName !== undefined) return sink.badLine(badName, buf, start, end);
+    this.#keyId = -1;
     const sample = this.#sample;
     sample.timestampSec = Number.NaN;
     const tags = this.#tags;

@@ -29,13 +29,13 @@ export class ReceiveBatcher {
     this.#buffer = new IntervalBuffer({ maxSeries: data.maxSeries, maxSetMembers: data.maxSetMembers });
     this.#onFull = onFull;
     this.#sink = {
-      sample: (sample) => {
+      sample: (sample, keyId) => {
         if (!Number.isNaN(sample.timestampSec)) return this.#pass(this.#batch.samples, { ...sample });
         const { type, name, tags, value, rate, gaugeDelta, member } = sample;
-        if (this.#buffer.add(type, name, tags, value, rate, gaugeDelta, member) === undefined) return;
+        if (this.#buffer.add(type, name, tags, value, rate, gaugeDelta, member, keyId) === undefined) return;
         // A full buffer (series, or a set's members) goes to the daemon, which applies its own limits.
         this.#onFull();
-        this.#buffer.add(type, name, tags, value, rate, gaugeDelta, member);
+        this.#buffer.add(type, name, tags, value, rate, gaugeDelta, member, keyId);
       },
       event: (event) => this.#pass(this.#batch.events, event),
       serviceCheck: (check) => this.#pass(this.#batch.checks, check),

@@ -202,7 +202,7 @@ export function mergeBatch(batch: Batch, target: BatchTarget): void {
     const decoded = decodeOrCount(figures, sink);
     if (decoded !== undefined) sink.partial({ name, tags, ...decoded });
   }
-  for (const sample of batch.samples) sink.sample(sample);
+  for (const sample of batch.samples) sink.sample(sample, -1);
   for (const event of batch.events) sink.event(event);
   for (const check of batch.checks) sink.serviceCheck(check);
 }

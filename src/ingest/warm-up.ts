@@ -22,7 +22,7 @@ export function warmUpHotPath(parserOptions: ParserOptions, registryOptions: Reg
   const parser = new LineParser(parserOptions);
   const registry = new Registry({ ...registryOptions, maxSeries: WARM_UP_SERIES }, nowMs);
   const sink: ParseSink = {
-    sample: (sample) => registry.add(sample),
+    sample: (sample, keyId) => registry.add(sample, keyId),
     partial: () => undefined,
     event: () => undefined,
     serviceCheck: () => undefined,

@@ -121,7 +121,7 @@ t.test('no datagram exceeds the MTU; what cannot fit is split, sketched or dropp
       const wide = lines.filter((line) => line.startsWith('_p1|ms|wide|'));
       t.ok(wide.length > 1, `the wide timer's sketch is split over ${wide.length} lines`);
       const merged = new TimerPartial();
-      const parser = new LineParser({ sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [] });
+      const parser = new LineParser({ sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1024 });
       parser.parse(Buffer.from(wide.join('\n')), {
         sample: () => t.fail('no samples'),
         event: () => undefined,

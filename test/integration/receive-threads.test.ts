@@ -117,7 +117,7 @@ async function recordedReceivers(
       port: 0,
       recvBufferBytes: 0,
       reader: 'auto',
-      parser: { sanitizeNames: true, maxNameLength: 200, maxTagsPerLine: 10, maxTagLength: 100, gaugeSigns: 'delta', authKeys: [] },
+      parser: { sanitizeNames: true, maxNameLength: 200, maxTagsPerLine: 10, maxTagLength: 100, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1024 },
       maxSeries: 100,
       maxSetMembers: 100,
     },

@@ -10,7 +10,7 @@ import { LineParser, type BadLineReason, type ParseSink, type Sample } from '../
 // concatenation of its lines parsed alone — so good lines beside bad ones
 // are counted exactly and a bad line never spills into its neighbours.
 
-const OPTIONS = { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [] } as const;
+const OPTIONS = { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1024 } as const;
 
 interface Outcome {
   samples: string[];

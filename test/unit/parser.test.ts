@@ -11,7 +11,7 @@ import { LineParser, type BadLineReason, type ParserOptions, type ParseSink, typ
 // valid lines among garbage).
 
 /** The schema defaults (src/config/schema.ts). */
-const DEFAULTS: ParserOptions = { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [] };
+const DEFAULTS: ParserOptions = { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1024 };
 
 const REASONS: readonly BadLineReason[] = [
   'missing_value',
@@ -900,10 +900,10 @@ function randomBytes(r: Random, maxLength: number): Buffer {
 
 const OPTION_SETS: ParserOptions[] = [
   DEFAULTS,
-  { sanitizeNames: false, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [] },
-  { sanitizeNames: true, maxNameLength: 6, maxTagsPerLine: 1, maxTagLength: 4, gaugeSigns: 'delta', authKeys: [] },
-  { sanitizeNames: false, maxNameLength: 3, maxTagsPerLine: 0, maxTagLength: 1, gaugeSigns: 'delta', authKeys: [] },
-  { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 1, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [] },
+  { sanitizeNames: false, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1024 },
+  { sanitizeNames: true, maxNameLength: 6, maxTagsPerLine: 1, maxTagLength: 4, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1024 },
+  { sanitizeNames: false, maxNameLength: 3, maxTagsPerLine: 0, maxTagLength: 1, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1 },
+  { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 1, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1024 },
 ];
 
 t.test('random bytes never make parse throw and respect the contract', async (t) => {
@@ -999,6 +999,50 @@ t.test('valid lines mixed with garbage lines in one packet are all returned exac
     }
   }
   t.strictSame(failures.slice(0, 5), [], 'no failures');
+});
+
+t.test('a parser that has seen lines parses them as a fresh one does', async (t) => {
+  // Names and tags found by their bytes (LineKeys) must give what decoding them gives,
+  // under every option set; maxLineKeys 1 makes the table start over at every new key.
+  const r = new Random(0x5eed_0005);
+  const failures: string[] = [];
+  const parsers = OPTION_SETS.map((options) => new LineParser(options));
+  for (let i = 0; i < 4000; i++) {
+    const buf = r.chance(0.5) ? mutate(r, validLine(r).text) : Buffer.from(validLine(r).text);
+    const which = r.int(OPTION_SETS.length);
+    const fresh = JSON.stringify(run(buf, OPTION_SETS[which]));
+    for (let pass = 0; pass < 2; pass++) {
+      const seen = JSON.stringify(run(buf, {}, parsers[which]));
+      if (seen !== fresh) failures.push(`${JSON.stringify(buf.toString('latin1'))} pass ${pass}: ${seen} != ${fresh}`);
+    }
+  }
+  t.strictSame(failures.slice(0, 5), [], 'no failures');
+});
+
+t.test('the sink gets one key id per name and tag field as written', async (t) => {
+  const parser = new LineParser(DEFAULTS);
+  const ids: [string, number][] = [];
+  const sink: ParseSink = {
+    sample: (sample, keyId) => void ids.push([`${sample.type} ${sample.name} {${sample.tags}}`, keyId]),
+    event: () => undefined,
+    serviceCheck: () => undefined,
+    partial: () => undefined,
+    badLine: () => undefined,
+  };
+  const packet = ['a:1|c', 'a:2|ms', 'a:1|c|#x:1,y:2', 'a:1|c|#y:2,x:1', 'a,x=1,y=2:1|c', 'key:web:a:1c', 'a:3|g', 'b a:1|c', 'b_a:1|c', 'a:1|c|#x:1,y:2'];
+  parser.parse(Buffer.from(packet.join('\n')), sink);
+  t.strictSame(ids, [
+    ['counter a {}', 0],
+    ['timer a {}', 0],
+    ['counter a {x:1,y:2}', 1],
+    ['counter a {x:1,y:2}', 2],
+    ['counter a {x:1,y:2}', 3],
+    ['counter a {process:web}', -1],
+    ['gauge a {}', 0],
+    ['counter b_a {}', 4],
+    ['counter b_a {}', 5],
+    ['counter a {x:1,y:2}', 1],
+  ], 'the same bytes share an id whatever the type; other bytes for the same series get their own; DaTtSs datagrams none');
 });
 
 t.test('latin1 reads bytes as toString does', async (t) => {

@@ -9,7 +9,7 @@ import { encodePartialLine, type PartialFigures } from '../../src/protocol/parti
 // The partial-aggregate line: its encoding, the parser's checks (a bad
 // partial is refused whole, with a reason), and how the registry merges it.
 
-const OPTIONS: ParserOptions = { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [] };
+const OPTIONS: ParserOptions = { sanitizeNames: true, maxNameLength: 250, maxTagsPerLine: 32, maxTagLength: 200, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1024 };
 
 function parse(text: string, options: Partial_<ParserOptions> = {}): { partials: PartialRecord[]; bad: BadLineReason[]; samples: number } {
   const out = { partials: [] as PartialRecord[], bad: [] as BadLineReason[], samples: 0 };

@@ -17,7 +17,7 @@ import { SKETCH_RELATIVE_ACCURACY } from '../../src/protocol/metric-type.js';
 const MINUTE_START_MS = Date.UTC(2026, 0, 5, 10, 20, 0);
 const NOW_MS = MINUTE_START_MS + 20_000;
 const NOW_SEC = NOW_MS / 1000;
-const PARSER: ParserOptions = { sanitizeNames: true, maxNameLength: 200, maxTagsPerLine: 10, maxTagLength: 100, gaugeSigns: 'delta', authKeys: [] };
+const PARSER: ParserOptions = { sanitizeNames: true, maxNameLength: 200, maxTagsPerLine: 10, maxTagLength: 100, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1024 };
 const REGISTRY = { maxSeries: 1000, lateWindowMs: 600_000, maxSetMembers: 1000 };
 
 /** What a registry and its sink saw. */

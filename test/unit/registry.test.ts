@@ -315,6 +315,39 @@ t.test('series identity is (type, name, tags)', async (t) => {
   t.equal([...registry.series('counter')].filter((s) => s.tags === 'env:prod').length, 0);
 });
 
+t.test("a parser's key id finds a series only when its type, name and tags match", async (t) => {
+  const registry = new Registry(OPTIONS, M0);
+  const sumOf = (type: MetricType, name: string): number | undefined => summarizeMinute(onlySeries(registry, type, name), M0)?.sum;
+  registry.add(sample('counter', 'a', 1), 0);
+  registry.add(sample('counter', 'a', 2), 0);
+  // The parser gives ids again from 0 after its table starts over, and one id to a name's every type.
+  registry.add(sample('counter', 'b', 4), 0);
+  registry.add(sample('timer', 'b', 8), 0);
+  registry.add(sample('counter', 'a', 16), 0);
+  registry.add(sample('counter', 'a', 32, { tags: 'env:prod' }), 0);
+  registry.add(sample('counter', 'a', 64), 5);
+  t.equal(registry.size, 4);
+  t.equal(sumOf('counter', 'a'), 83, 'id 0 and then id 5 led to the same series');
+  t.equal(sumOf('counter', 'b'), 4);
+  t.equal(sumOf('timer', 'b'), 8);
+  t.equal(summarizeMinute(onlySeries(registry, 'counter', 'a', 'env:prod'), M0)?.sum, 32);
+});
+
+t.test('a series evicted or removed is not found again through its key id', async (t) => {
+  const registry = new Registry(OPTIONS, M0);
+  registry.add(sample('counter', 'a', 1), 0);
+  registry.add(sample('counter', 'b', 2), 1);
+  registry.advance(M0 + MINUTE_MS);
+  t.equal(registry.evictIdle(M0 + MINUTE_MS), 2);
+  registry.add(sample('counter', 'a', 4), 0);
+  t.equal(registry.size, 1, 'a new series, counted');
+  t.equal(summarizeMinute(onlySeries(registry, 'counter', 'a'), M0 + MINUTE_MS)?.sum, 4, 'holding only the new sample');
+  t.ok(registry.remove(onlySeries(registry, 'counter', 'a')));
+  registry.add(sample('counter', 'a', 8), 0);
+  t.equal(registry.size, 1);
+  t.equal(summarizeMinute(onlySeries(registry, 'counter', 'a'), M0 + MINUTE_MS)?.sum, 8, 'after remove too');
+});
+
 t.test('liveView: moving averages over the 12 sealed intervals before the current one', async (t) => {
   // Intervals k = 0..13 from M0; values encode k so that the window is visible in the result.
   const registry = new Registry(OPTIONS, M0);
