@@ -25,7 +25,7 @@ const HANDOVER_PACKETS = 25_000;
 const registry = new Registry({ maxSeries: 1_000_000, lateWindowMs: 600_000, maxSetMembers: 100_000 }, 0);
 let bad = 0;
 const sink = {
-  sample: (sample) => registry.add(sample),
+  sample: (sample, keyId) => registry.add(sample, keyId),
   event() {},
   serviceCheck() {},
   partial: (record) => registry.addPartial(record.name, record.tags, record.partial, record.gaugeOffsets),
