@@ -42,9 +42,9 @@ export class Registry {
   /**
    * The series last found for each of the parser's key ids (ParseSink.sample):
    * an array load and a check of its type, name and tags instead of a map
-   * lookup by a fresh string, which cost a third of the daemon's thread at
-   * 100k series (bench/README.md#line-keys). Holes are filled as it grows, so
-   * that V8 keeps it a plain array.
+   * lookup by a fresh string, which took a third of the daemon's thread at
+   * 100k series (docs/architecture.md#finding-a-lines-series). Holes are
+   * filled as it grows, so that V8 keeps it a plain array.
    */
   readonly #byKeyId: (Series | undefined)[] = [];
   #size = 0;

@@ -3,8 +3,9 @@
  * line whose name bytes and tag field bytes were seen gets their checked,
  * decoded and canonical strings back without decoding anything, and a small
  * id its consumers index their own series by (Registry, IntervalBuffer).
- * Building a name string per line and looking it up in a Map cost two
- * thirds of the hot path at 100k series (bench/README.md#line-keys).
+ * Making a name string per line and looking it up in a Map by it was most
+ * of a line's cost at 100k series (bench/README.md, "Names and tags found
+ * by their bytes").
  *
  * A key is two byte ranges: the line's name (with any Telegraf/Graphite tags
  * in it) and its DogStatsD tag field. Only keys whose name and tags passed
