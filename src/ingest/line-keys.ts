@@ -11,12 +11,19 @@
  * in it) and its DogStatsD tag field. Only keys whose name and tags passed
  * every check are added, and those checks depend on the bytes alone, so a
  * key found stands for a line that would pass them again. When `maxKeys` are
- * held the table starts over and ids are given again from 0: a consumer must
- * check the name and tags of whatever it finds at an id.
+ * held, or their bytes would pass `maxBytes`, the table starts over and ids
+ * are given again from 0: a consumer must check the name and tags of
+ * whatever it finds at an id.
  */
 
 /** A key longer than this is decoded every time rather than held. */
 const MAX_KEY_BYTES = 1024;
+/**
+ * The arena's bytes at most, whatever `maxKeys`: long unique keys (a client
+ * putting request ids into tags) would otherwise hold up to 1 KiB a key,
+ * and their strings as much again, until the table starts over.
+ */
+export const MAX_ARENA_BYTES = 32 * 2 ** 20;
 const FIRST_CAPACITY = 1024;
 /** Each id's start in the arena, its name bytes and its tag field bytes. */
 const LAYOUT = 3;
@@ -25,6 +32,7 @@ const FNV_PRIME = 0x01000193;
 
 export class LineKeys {
   readonly #maxKeys: number;
+  readonly #maxBytes: number;
   /** Open addressing, two ints a slot: the key's hash, then its id + 1 (0: empty). Half full at most. */
   #slots = new Int32Array(FIRST_CAPACITY * 4);
   #mask = FIRST_CAPACITY * 2 - 1;
@@ -41,8 +49,9 @@ export class LineKeys {
   /** The canonical tag string of each id ('' when none). */
   readonly tags: string[] = [];
 
-  constructor(maxKeys: number) {
+  constructor(maxKeys: number, maxBytes = MAX_ARENA_BYTES) {
     this.#maxKeys = Math.max(1, maxKeys);
+    this.#maxBytes = maxBytes;
   }
 
   /** Keys held now. */
@@ -95,17 +104,17 @@ export class LineKeys {
    * canonical tags; returns its id, or -1 for a key too long to hold.
    */
   add(buf: Buffer, nameStart: number, nameEnd: number, fieldStart: number, fieldEnd: number, name: string, tags: string): number {
-    if (this.#lastSlot === -1) return -1;
-    if (this.#count === this.#maxKeys) {
+    const nameBytes = nameEnd - nameStart;
+    const keyBytes = nameBytes + fieldEnd - fieldStart;
+    if (this.#lastSlot === -1 || keyBytes > this.#maxBytes) return -1;
+    if (this.#count === this.#maxKeys || this.#arenaUsed + keyBytes > this.#maxBytes) {
       this.clear();
       this.find(buf, nameStart, nameEnd, fieldStart, fieldEnd);
     } else if (this.#count === this.#hashes.length) {
       this.#grow();
     }
-    const nameBytes = nameEnd - nameStart;
-    const keyBytes = nameBytes + fieldEnd - fieldStart;
     if (this.#arenaUsed + keyBytes > this.#arena.length) {
-      const arena = Buffer.alloc(Math.max(this.#arena.length * 2, this.#arenaUsed + keyBytes));
+      const arena = Buffer.alloc(Math.min(this.#maxBytes, Math.max(this.#arena.length * 2, this.#arenaUsed + keyBytes)));
       this.#arena.copy(arena, 0, 0, this.#arenaUsed);
       this.#arena = arena;
     }

@@ -71,3 +71,13 @@ t.test('a key longer than 1024 bytes is never held', async (t) => {
   t.equal(keys.size, 0);
   t.equal(findOrAdd(keys, long, 'x'.repeat(24)), 0, '1024 bytes are held');
 });
+
+t.test('keys whose bytes would pass maxBytes start the table over', async (t) => {
+  const keys = new LineKeys(100, 100);
+  const names = ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40)];
+  t.strictSame(names.map((name) => findOrAdd(keys, name)), [0, 1, 0], 'the third key (120 bytes in all) starts a new table');
+  t.equal(keys.find(...key(names[0] as string)), -1, 'the first is gone');
+  t.equal(keys.names[0], names[2]);
+  t.equal(findOrAdd(keys, 'd'.repeat(101)), -1, 'a key longer than maxBytes is not held');
+  t.equal(keys.size, 1);
+});

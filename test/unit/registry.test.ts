@@ -317,7 +317,7 @@ t.test('series identity is (type, name, tags)', async (t) => {
 
 t.test("a parser's key id finds a series only when its type, name and tags match", async (t) => {
   const registry = new Registry(OPTIONS, M0);
-  const sumOf = (type: MetricType, name: string): number | undefined => summarizeMinute(onlySeries(registry, type, name), M0)?.sum;
+  const sumOf = (type: MetricType, name: string): number | null | undefined => summarizeMinute(onlySeries(registry, type, name), M0)?.sum;
   registry.add(sample('counter', 'a', 1), 0);
   registry.add(sample('counter', 'a', 2), 0);
   // The parser gives ids again from 0 after its table starts over, and one id to a name's every type.
