@@ -44,9 +44,12 @@ export class Registry {
    * an array load and a check of its type, name and tags instead of a map
    * lookup by a fresh string, which took a third of the daemon's thread at
    * 100k series (docs/architecture.md#finding-a-lines-series). Holes are
-   * filled as it grows, so that V8 keeps it a plain array.
+   * filled as it grows, so that V8 keeps it a plain array. A series removed
+   * is skipped by its flag and dropped from the array at the next evictIdle.
    */
   readonly #byKeyId: (Series | undefined)[] = [];
+  /** Series removed since #byKeyId was last swept. */
+  #removedSinceSweep = 0;
   #size = 0;
   #currentIntervalMs: number;
   readonly #late = new Map<string, LatePartial>();
@@ -206,7 +209,7 @@ export class Registry {
     if (keyId === -1) return this.#liveSeries(sample.type, sample.name, sample.tags);
     const byKeyId = this.#byKeyId;
     const known = byKeyId[keyId];
-    if (known !== undefined && known.type === sample.type && known.name === sample.name && known.tags === sample.tags) {
+    if (known !== undefined && known.type === sample.type && known.name === sample.name && known.tags === sample.tags && !known.removed) {
       known.lastSampleMs = this.#currentIntervalMs;
       return known;
     }
@@ -296,7 +299,8 @@ export class Registry {
     const removed = this.#byType[series.type].delete(seriesKey(series.name, series.tags));
     if (removed) {
       this.#size--;
-      this.#forgetKeyIds(new Set([series]));
+      series.removed = true;
+      this.#removedSinceSweep++;
     }
     return removed;
   }
@@ -306,27 +310,27 @@ export class Registry {
    * The caller must have flushed every minute before `beforeMs` first.
    */
   evictIdle(beforeMs: number): number {
-    const evicted = new Set<Series>();
+    let evicted = 0;
     for (const map of Object.values(this.#byType)) {
       for (const [key, series] of map) {
         if (series.lastSampleMs < beforeMs) {
           map.delete(key);
-          evicted.add(series);
+          series.removed = true;
+          evicted++;
         }
       }
     }
-    this.#size -= evicted.size;
-    if (evicted.size > 0) this.#forgetKeyIds(evicted);
-    return evicted.size;
+    this.#size -= evicted;
+    this.#removedSinceSweep += evicted;
+    if (this.#removedSinceSweep > 0) this.#sweepKeyIds();
+    return evicted;
   }
 
-  /** Drops removed series from #byKeyId, which would otherwise find them, and keep them from the collector. */
-  #forgetKeyIds(removed: ReadonlySet<Series>): void {
+  /** Drops removed series from #byKeyId, so that it does not keep them from the collector. */
+  #sweepKeyIds(): void {
     const byKeyId = this.#byKeyId;
-    for (let i = 0; i < byKeyId.length; i++) {
-      const series = byKeyId[i];
-      if (series !== undefined && removed.has(series)) byKeyId[i] = undefined;
-    }
+    for (let i = 0; i < byKeyId.length; i++) if (byKeyId[i]?.removed === true) byKeyId[i] = undefined;
+    this.#removedSinceSweep = 0;
   }
 }
 

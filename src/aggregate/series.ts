@@ -47,6 +47,8 @@ export class Series {
   hasGaugeValue = false;
   /** Interval start (ms) of the newest sample, for idle eviction. */
   lastSampleMs: number;
+  /** Set when the registry lets the series go: whatever still holds it must not add to it. */
+  removed = false;
   /** A set's distinct members admitted in the minute starting at `memberMinuteMs`, for maxSetMembers. */
   memberMinuteMs = Number.NaN;
   minuteMembers = 0;
