@@ -37,7 +37,6 @@ export class LineKeys {
   #slots = new Int32Array(FIRST_CAPACITY * 4);
   #mask = FIRST_CAPACITY * 2 - 1;
   #layout = new Int32Array(FIRST_CAPACITY * LAYOUT);
-  #hashes = new Int32Array(FIRST_CAPACITY);
   #arena = Buffer.alloc(FIRST_CAPACITY * 32);
   #arenaUsed = 0;
   #count = 0;
@@ -110,7 +109,7 @@ export class LineKeys {
     if (this.#count === this.#maxKeys || this.#arenaUsed + keyBytes > this.#maxBytes) {
       this.clear();
       this.find(buf, nameStart, nameEnd, fieldStart, fieldEnd);
-    } else if (this.#count === this.#hashes.length) {
+    } else if (this.#count * LAYOUT === this.#layout.length) {
       this.#grow();
     }
     if (this.#arenaUsed + keyBytes > this.#arena.length) {
@@ -128,7 +127,6 @@ export class LineKeys {
     this.#layout[id * LAYOUT] = at;
     this.#layout[id * LAYOUT + 1] = nameBytes;
     this.#layout[id * LAYOUT + 2] = keyBytes - nameBytes;
-    this.#hashes[id] = this.#lastHash;
     this.#slots[this.#lastSlot * 2] = this.#lastHash;
     this.#slots[this.#lastSlot * 2 + 1] = id + 1;
     this.#lastSlot = -1;
@@ -146,23 +144,22 @@ export class LineKeys {
     this.tags.length = 0;
   }
 
-  /** Doubles the room for ids and the slots, placing every key again (its hash is kept). */
+  /** Doubles the room for ids and the slots, placing every held slot again by its hash. */
   #grow(): void {
-    const capacity = this.#hashes.length * 2;
+    const capacity = (this.#layout.length / LAYOUT) * 2;
     const layout = new Int32Array(capacity * LAYOUT);
     layout.set(this.#layout);
     this.#layout = layout;
-    const hashes = new Int32Array(capacity);
-    hashes.set(this.#hashes);
-    this.#hashes = hashes;
+    const old = this.#slots;
     this.#slots = new Int32Array(capacity * 4);
     this.#mask = capacity * 2 - 1;
-    for (let id = 0; id < this.#count; id++) {
-      const hash = hashes[id] as number;
+    for (let at = 0; at < old.length; at += 2) {
+      if (old[at + 1] === 0) continue;
+      const hash = old[at] as number;
       let slot = hash & this.#mask;
       while (this.#slots[slot * 2 + 1] !== 0) slot = (slot + 1) & this.#mask;
       this.#slots[slot * 2] = hash;
-      this.#slots[slot * 2 + 1] = id + 1;
+      this.#slots[slot * 2 + 1] = old[at + 1] as number;
     }
     // The failed find's slot was in the old table.
     let slot = this.#lastHash & this.#mask;
