@@ -5,19 +5,32 @@
  * sender's address as a string, and a callback for every datagram, which is
  * most of the cost of a one-line datagram (bench/README.md).
  *
+ * Two ways to read. Polled: the socket is read on the thread of the
+ * environment that opened it (the daemon's or a receive thread's), each time
+ * libuv finds it readable. Queued: a reading thread of its own takes
+ * datagrams as they come into a queue of queue_bytes, and the environment's
+ * thread is woken to take them from it; while JavaScript is busy (a burst of
+ * new series, a collection, a flush) the socket is still emptied, so the
+ * kernel drops nothing until the queue is full, whatever net.core.rmem_max
+ * allows the socket. Only the queue's indices, its lock and `error` are
+ * shared with the reading thread.
+ *
  * Linux only (recvmmsg); src/ingest/udp-socket.ts is its JavaScript side and
- * falls back to dgram where this is not built. Every call comes on the thread
- * of the environment that opened the socket (the daemon's or a receive
- * thread's), so nothing here is shared between threads.
+ * falls back to dgram where this is not built.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <node_api.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -27,13 +40,40 @@ typedef struct {
   int fd;
   /* uv_poll_init_socket ran: the poll handle must be closed through libuv. */
   int polling;
+  /* The reading thread and the wake handle are running: both must be stopped. */
+  int queued;
   /* shut() ran: reading stopped and the socket is closed or closing. */
   int shut;
   /* uv_close was asked and its callback has not run yet. */
-  int poll_closing;
+  int handle_closing;
   /* The JavaScript handle was collected: whoever finishes last frees. */
   int finalized;
   uv_poll_t poll;
+  /* Queued reading: the reading thread wakes the environment's thread through this. */
+  uv_async_t wake;
+  pthread_t thread;
+  /* Written to stop the reading thread's poll(2). */
+  int stop_fd;
+  atomic_int stopping;
+  /* An errno from the reading thread, for JavaScript; 0 when none. */
+  atomic_int error;
+  /*
+   * The queue: records of a uint32_t length and the datagram's bytes, each
+   * padded to 4 bytes; a length of WRAP sends the reader to the front.
+   * `head` and `tail` count bytes ever written and taken.
+   */
+  unsigned char *queue;
+  size_t queue_bytes;
+  atomic_size_t head;
+  atomic_size_t tail;
+  pthread_mutex_t lock;
+  pthread_cond_t room;
+  /* The reading thread waits on `room` (under `lock`). */
+  int writer_waiting;
+  /* The reading thread's own slots, where recvmmsg puts datagrams before they are queued. */
+  unsigned char *stage;
+  struct mmsghdr *stage_messages;
+  struct iovec *stage_vectors;
   napi_ref buffer;
   napi_ref lengths;
   napi_ref on_batch;
@@ -46,6 +86,12 @@ typedef struct {
   struct mmsghdr *messages;
   struct iovec *vectors;
 } receiver;
+
+#define WRAP UINT32_MAX
+/* Batches a wake hands JavaScript before the event loop goes round, so that ticks are not starved. */
+#define BATCHES_PER_WAKE 4
+
+static size_t record_bytes(uint32_t length) { return 4 + (((size_t)length + 3) & ~(size_t)3); }
 
 #define CHECK(call)                                   \
   do {                                                \
@@ -92,6 +138,15 @@ static void release(receiver *r) {
   free(r->vectors);
   r->messages = NULL;
   r->vectors = NULL;
+  free(r->queue);
+  free(r->stage);
+  free(r->stage_messages);
+  free(r->stage_vectors);
+  r->queue = r->stage = NULL;
+  r->stage_messages = NULL;
+  r->stage_vectors = NULL;
+  if (r->stop_fd > 0) close(r->stop_fd);
+  r->stop_fd = -1;
 }
 
 /* The socket is closed for good: nothing more is owed to the environment's teardown. */
@@ -103,20 +158,39 @@ static void closed(receiver *r) {
   if (r->finalized) free(r);
 }
 
-static void on_poll_closed(uv_handle_t *handle) {
+static void on_handle_closed(uv_handle_t *handle) {
   receiver *r = handle->data;
-  r->poll_closing = 0;
+  r->handle_closing = 0;
   closed(r);
 }
 
-/* Stops reading and closes the socket: at once, or once libuv has let go of the poll handle. */
+/* Stops the reading thread and waits for it: it leaves its poll(2) or its wait for room at once. */
+static void stop_thread(receiver *r) {
+  atomic_store(&r->stopping, 1);
+  uint64_t one = 1;
+  if (write(r->stop_fd, &one, sizeof one) < 0) {
+    /* An eventfd write fails only at its counter's limit, which one write never reaches. */
+  }
+  pthread_mutex_lock(&r->lock);
+  pthread_cond_signal(&r->room);
+  pthread_mutex_unlock(&r->lock);
+  pthread_join(r->thread, NULL);
+  pthread_mutex_destroy(&r->lock);
+  pthread_cond_destroy(&r->room);
+}
+
+/* Stops reading and closes the socket: at once, or once libuv has let go of the handle. */
 static void shut(receiver *r) {
   if (r->shut) return;
   r->shut = 1;
   if (r->polling) {
-    r->poll_closing = 1;
+    r->handle_closing = 1;
     uv_poll_stop(&r->poll);
-    uv_close((uv_handle_t *)&r->poll, on_poll_closed);
+    uv_close((uv_handle_t *)&r->poll, on_handle_closed);
+  } else if (r->queued) {
+    stop_thread(r);
+    r->handle_closing = 1;
+    uv_close((uv_handle_t *)&r->wake, on_handle_closed);
   } else {
     closed(r);
   }
@@ -132,24 +206,12 @@ static void finalize(napi_env env, void *data, void *hint) {
   receiver *r = data;
   r->finalized = 1;
   if (!r->shut) shut(r);
-  else if (!r->poll_closing) free(r);
+  else if (!r->handle_closing) free(r);
 }
 
-static void on_readable(uv_poll_t *poll, int status, int events) {
-  receiver *r = poll->data;
+/* Calls onBatch(count): `count` datagrams are in the slots, or count is -errno. */
+static void deliver(receiver *r, int count) {
   napi_env env = r->env;
-  int count;
-  if (status < 0) {
-    count = status;
-  } else {
-    count = recvmmsg(r->fd, r->messages, r->slots, MSG_DONTWAIT, NULL);
-    if (count < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-      count = -errno;
-    }
-    for (int i = 0; i < count; i++) r->length_out[i] = r->messages[i].msg_len;
-  }
-  if (count == 0) return;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value callback, argument, receiver_this, result;
@@ -162,6 +224,126 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
     napi_fatal_exception(env, exception);
   }
   napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *poll, int status, int events) {
+  receiver *r = poll->data;
+  int count;
+  if (status < 0) {
+    count = status;
+  } else {
+    count = recvmmsg(r->fd, r->messages, r->slots, MSG_DONTWAIT, NULL);
+    if (count < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      count = -errno;
+    }
+    for (int i = 0; i < count; i++) r->length_out[i] = r->messages[i].msg_len;
+  }
+  if (count != 0) deliver(r, count);
+}
+
+/* The reading thread: waits until the queue has `bytes` free after `head`; 0 when told to stop instead. */
+static int wait_for_room(receiver *r, size_t head, size_t bytes) {
+  if (r->queue_bytes - (head - atomic_load_explicit(&r->tail, memory_order_acquire)) >= bytes) return 1;
+  /* Whatever it queued so far must reach JavaScript, or the room would never come. */
+  uv_async_send(&r->wake);
+  pthread_mutex_lock(&r->lock);
+  r->writer_waiting = 1;
+  while (!atomic_load(&r->stopping) && r->queue_bytes - (head - atomic_load_explicit(&r->tail, memory_order_acquire)) < bytes) {
+    pthread_cond_wait(&r->room, &r->lock);
+  }
+  r->writer_waiting = 0;
+  pthread_mutex_unlock(&r->lock);
+  return !atomic_load(&r->stopping);
+}
+
+/* The reading thread: queues one datagram, waiting for room; 0 when told to stop instead. */
+static int enqueue(receiver *r, const unsigned char *bytes, uint32_t length) {
+  size_t need = record_bytes(length);
+  size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+  size_t at = head % r->queue_bytes;
+  size_t to_end = r->queue_bytes - at;
+  /*
+   * A record that would not fit before the end starts at the front (there is
+   * room for it: the queue holds two of the largest). So does one queued into
+   * an empty queue, past the front: a queue that keeps up then uses only its
+   * first pages, and the rest of it never becomes resident.
+   */
+  int wrap = to_end < need || (at >= need && head == atomic_load_explicit(&r->tail, memory_order_acquire));
+  if (!wait_for_room(r, head, (wrap ? to_end : 0) + need)) return 0;
+  if (wrap) {
+    *(uint32_t *)(r->queue + at) = WRAP;
+    head += to_end;
+    at = 0;
+  }
+  *(uint32_t *)(r->queue + at) = length;
+  memcpy(r->queue + at + 4, bytes, length);
+  atomic_store_explicit(&r->head, head + need, memory_order_release);
+  return 1;
+}
+
+static void report(receiver *r, int error) {
+  atomic_store(&r->error, error);
+  uv_async_send(&r->wake);
+}
+
+/* The reading thread's loop: every datagram the socket has, into the queue, until told to stop. */
+static void *read_loop(void *data) {
+  receiver *r = data;
+  struct pollfd fds[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->stop_fd, .events = POLLIN}};
+  while (!atomic_load(&r->stopping)) {
+    int count = recvmmsg(r->fd, r->stage_messages, r->slots, MSG_DONTWAIT, NULL);
+    if (count < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) report(r, errno);
+      /* Nothing to read: sleep until there is, or until told to stop. */
+      if (poll(fds, 2, -1) < 0 && errno != EINTR) report(r, errno);
+      continue;
+    }
+    for (int i = 0; i < count; i++) {
+      if (!enqueue(r, r->stage + i * r->slot_bytes, r->stage_messages[i].msg_len)) return NULL;
+    }
+    uv_async_send(&r->wake);
+  }
+  return NULL;
+}
+
+/* The environment's thread: moves up to a batch of queued datagrams into the slots; how many. */
+static int dequeue(receiver *r) {
+  size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+  size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+  int count = 0;
+  while ((unsigned int)count < r->slots && tail != head) {
+    size_t at = tail % r->queue_bytes;
+    uint32_t length = *(uint32_t *)(r->queue + at);
+    if (length == WRAP) {
+      tail += r->queue_bytes - at;
+      continue;
+    }
+    memcpy(r->data + count * r->slot_bytes, r->queue + at + 4, length);
+    r->length_out[count++] = length;
+    tail += record_bytes(length);
+  }
+  atomic_store_explicit(&r->tail, tail, memory_order_release);
+  pthread_mutex_lock(&r->lock);
+  if (r->writer_waiting) pthread_cond_signal(&r->room);
+  pthread_mutex_unlock(&r->lock);
+  return count;
+}
+
+static void on_wake(uv_async_t *wake) {
+  receiver *r = wake->data;
+  int error = atomic_exchange(&r->error, 0);
+  if (error != 0) deliver(r, -error);
+  for (int batch = 0; batch < BATCHES_PER_WAKE; batch++) {
+    /* onBatch may have closed the socket. */
+    if (r->shut) return;
+    int count = dequeue(r);
+    if (count == 0) return;
+    deliver(r, count);
+  }
+  /* More may be queued: after the event loop has gone round. */
+  if (!r->shut) uv_async_send(&r->wake);
 }
 
 /* open(address, port, ipv6, reusePort) → receiver: a bound, non-blocking UDP socket. */
@@ -214,6 +396,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   r->env = env;
   r->fd = fd;
+  r->stop_fd = -1;
   napi_value external;
   if (napi_add_async_cleanup_hook(env, on_env_cleanup, r, &r->cleanup) != napi_ok) {
     close(fd);
@@ -282,15 +465,53 @@ static napi_value js_recv_buffer_size(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Makes the queue, the reading thread's slots and the wake handle, and starts the thread; an errno on failure. */
+static int start_queue(receiver *r, uv_loop_t *loop, size_t queue_bytes) {
+  r->queue_bytes = queue_bytes & ~(size_t)3;
+  r->queue = malloc(r->queue_bytes);
+  r->stage = malloc(r->slots * r->slot_bytes);
+  r->stage_messages = calloc(r->slots, sizeof *r->stage_messages);
+  r->stage_vectors = calloc(r->slots, sizeof *r->stage_vectors);
+  if (r->queue == NULL || r->stage == NULL || r->stage_messages == NULL || r->stage_vectors == NULL) return ENOMEM;
+  for (size_t i = 0; i < r->slots; i++) {
+    r->stage_vectors[i].iov_base = r->stage + i * r->slot_bytes;
+    r->stage_vectors[i].iov_len = r->slot_bytes;
+    r->stage_messages[i].msg_hdr.msg_iov = &r->stage_vectors[i];
+    r->stage_messages[i].msg_hdr.msg_iovlen = 1;
+  }
+  r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (r->stop_fd < 0) return errno;
+  int error = uv_async_init(loop, &r->wake, on_wake);
+  if (error != 0) return -error;
+  r->wake.data = r;
+  pthread_mutex_init(&r->lock, NULL);
+  pthread_cond_init(&r->room, NULL);
+  error = pthread_create(&r->thread, NULL, read_loop, r);
+  if (error != 0) {
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->room);
+    /* The wake handle is initialized: shut() must close it through libuv. */
+    r->handle_closing = 1;
+    r->shut = 1;
+    uv_close((uv_handle_t *)&r->wake, on_handle_closed);
+    return error;
+  }
+  r->queued = 1;
+  return 0;
+}
+
 /*
- * start(receiver, buffer, lengths, onBatch): `buffer` (a Uint8Array) is cut
- * into lengths.length slots of equal size; each time the socket is readable,
- * up to that many datagrams are read into the slots, their sizes into
- * `lengths`, and onBatch(count) is called; a negative count is -errno.
+ * start(receiver, buffer, lengths, onBatch, queueBytes): `buffer` (a
+ * Uint8Array) is cut into lengths.length slots of equal size; up to that many
+ * datagrams at a time are put into the slots, their sizes into `lengths`, and
+ * onBatch(count) is called; a negative count is -errno. With queueBytes 0,
+ * the socket is read each time it is readable; above 0, a thread reads it
+ * into a queue of that many bytes (room for two datagrams of a slot's size
+ * at least) and this thread takes batches from the queue.
  */
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  receiver *r = receiver_call(env, info, 4, argv);
+  napi_value argv[5];
+  receiver *r = receiver_call(env, info, 5, argv);
   if (r == NULL) return NULL;
   if (r->shut || r->polling) return throw_errno(env, EBADF, "start");
   napi_typedarray_type type;
@@ -303,6 +524,11 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   void *lengths;
   CHECK(napi_get_typedarray_info(env, argv[2], &type, &slots, &lengths, &arraybuffer, &offset));
   if (type != napi_uint32_array || slots == 0 || length / slots == 0) return throw_errno(env, EINVAL, "start: lengths must be a non-empty Uint32Array");
+  double queue_bytes;
+  CHECK(napi_get_value_double(env, argv[4], &queue_bytes));
+  if (!(queue_bytes == 0 || (queue_bytes >= 2.0 * record_bytes(length / slots) && queue_bytes <= 1099511627776.0))) {
+    return throw_errno(env, EINVAL, "start: queueBytes must be 0 or hold two of the largest datagrams a slot takes");
+  }
   r->data = data;
   r->length_out = lengths;
   r->slots = (unsigned int)slots;
@@ -325,6 +551,10 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   CHECK(napi_async_init(env, resource, name, &r->async));
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
+  if (queue_bytes > 0) {
+    int failed = start_queue(r, loop, (size_t)queue_bytes);
+    return failed == 0 ? NULL : throw_errno(env, failed, "start: the reading thread");
+  }
   int error = uv_poll_init_socket(loop, &r->poll, r->fd);
   if (error != 0) return throw_errno(env, -error, "uv_poll_init_socket");
   r->poll.data = r;

@@ -148,6 +148,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
             port: config.port,
             recvBufferBytes: config.udpRecvBufferBytes,
             reader: config.udpReader,
+            queueBytes: config.udpQueueBytes,
             parser: parserOptions,
             maxSeries: config.maxSeries,
             maxSetMembers: config.maxSetMembers,
@@ -164,6 +165,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       port: config.port,
       recvBufferBytes: config.udpRecvBufferBytes,
       reader: config.udpReader,
+      queueBytes: config.udpQueueBytes,
       onDatagram: onPacket,
       logger: logger.child({ component: 'udp' }),
     });
@@ -313,6 +315,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
           udp: { address: udpAddress.address, port: udpAddress.port, family: udpAddress.family },
           recvBufferBytes: { requested: config.udpRecvBufferBytes, granted: udpAddress.recvBufferBytes },
           udpReader: udpAddress.reader,
+          // Node's dgram reads without one.
+          udpQueueBytes: udpAddress.reader === 'batch' ? config.udpQueueBytes : 0,
           receiveThreads: config.receiveThreads,
           tcp: tcpAddress === undefined ? null : { address: tcpAddress.address, port: tcpAddress.port },
           admin: adminAddress === undefined ? null : { address: adminAddress.address, port: adminAddress.port },

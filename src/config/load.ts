@@ -74,7 +74,9 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
       problems.push(`${key}${from(key)}: expected ${describeExpected(key)}, got ${got}`);
     }
   }
-  if (problems.length === 0) problems.push(...exposureProblems(merged as Config), ...runtimeProblems(merged as Config, process.versions.node));
+  if (problems.length === 0) {
+    problems.push(...valueProblems(merged as Config), ...exposureProblems(merged as Config), ...runtimeProblems(merged as Config, process.versions.node));
+  }
   if (problems.length > 0) {
     const error = new DattssError('DATTSS_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
     throw Object.assign(error, { problems });
@@ -106,6 +108,18 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
 
 /** Shortest token accepted: long enough that guessing it over the network is hopeless. */
 const MIN_TOKEN_LENGTH = 16;
+
+/** The smallest udpQueueBytes but 0: a smaller queue holds too few of the largest datagrams to be worth a thread. */
+export const MIN_UDP_QUEUE_BYTES = 1 << 20;
+
+/** Values the schema's ranges let through that are still wrong. */
+function valueProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.udpQueueBytes !== 0 && config.udpQueueBytes < MIN_UDP_QUEUE_BYTES) {
+    problems.push(`udpQueueBytes: expected 0 (no queue) or at least ${MIN_UDP_QUEUE_BYTES} (1 MiB), got ${config.udpQueueBytes}`);
+  }
+  return problems;
+}
 
 /**
  * The read side and the admin interface can delete series and show every

@@ -33,6 +33,13 @@ export const ConfigSchema = Type.Object(
       description:
         "How UDP is read: 'batch' takes up to 64 datagrams a system call (recvmmsg) through dattss's native reader, built by npm install on Linux, and calls JavaScript once for them; 'dgram' is Node's own, a call per datagram, which takes fewer datagrams a second; 'auto' is batch where the reader is built, else dgram (docs/architecture.md#reading-udp).",
     }),
+    udpQueueBytes: Type.Integer({
+      minimum: 0,
+      maximum: 1073741824,
+      default: 33554432,
+      description:
+        "The batch UDP reader's queue, in bytes (0, or from 1 MiB): a thread of its own reads the socket into it as datagrams come, so that while the daemon is busy (a burst of new series, a collection) they wait here rather than overflow the kernel's buffer, whatever net.core.rmem_max allows. One per socket, resident only as far as it has filled. 0 reads the socket on the daemon's (or receive thread's) own thread. Node's dgram (udpReader) has no queue.",
+    }),
     receiveThreads: Type.Integer({
       minimum: 0,
       maximum: 16,

@@ -18,6 +18,8 @@ export interface ReceiveThreadData {
   /** SO_RCVBUF to request; 0 keeps the kernel default. */
   recvBufferBytes: number;
   reader: UdpReader;
+  /** The batch reader's queue (udp-socket.ts); 0: none. */
+  queueBytes: number;
   parser: ParserOptions;
   /** Series a hand-over holds at most; a full buffer is handed over at once. */
   maxSeries: number;

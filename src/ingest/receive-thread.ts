@@ -67,6 +67,7 @@ bindUdp({
   reusePort: data.reusePort,
   recvBufferBytes: data.recvBufferBytes,
   reader: data.reader,
+  queueBytes: data.queueBytes,
   onDatagram,
   onError: (error) => post({ type: 'socket-error', message: error.message }),
 }).then(

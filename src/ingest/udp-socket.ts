@@ -27,6 +27,12 @@ export interface BindUdpOptions {
   /** SO_RCVBUF to request; 0 keeps the kernel default. */
   recvBufferBytes: number;
   reader: UdpReader;
+  /**
+   * The batch reader's queue, in bytes: a thread of its own reads the socket
+   * into it, and onDatagram is called from it; 0 reads the socket on this
+   * thread when it is readable. Node's dgram has no queue.
+   */
+  queueBytes: number;
   onDatagram: OnDatagram;
   /** A receive error after binding (the socket goes on). */
   onError: (error: Error) => void;
@@ -50,8 +56,8 @@ interface UdpBatchAddon {
   open(address: string, port: number, ipv6: boolean, reusePort: boolean): object;
   address(handle: object): [address: string, port: number, family: string];
   recvBufferSize(handle: object, bytes: number): number;
-  /** Calls onBatch(count) with `count` datagrams in the slots, or with -errno. */
-  start(handle: object, buffer: Uint8Array, lengths: Uint32Array, onBatch: (count: number) => void): void;
+  /** Calls onBatch(count) with `count` datagrams in the slots, or with -errno; with queueBytes above 0, from a queue a thread reads into. */
+  start(handle: object, buffer: Uint8Array, lengths: Uint32Array, onBatch: (count: number) => void, queueBytes: number): void;
   close(handle: object): void;
 }
 
@@ -114,7 +120,7 @@ async function bindBatch(options: BindUdpOptions): Promise<BoundUdp> {
     }
   };
   try {
-    start(handle, slots, lengths, onBatch);
+    start(handle, slots, lengths, onBatch, options.queueBytes);
     const [boundAddress, boundPort, family] = address(handle);
     return {
       address: boundAddress,

@@ -8,6 +8,8 @@ export interface UdpListenerOptions {
   /** SO_RCVBUF to request; 0 keeps the kernel default. */
   recvBufferBytes: number;
   reader: UdpReader;
+  /** The batch reader's queue (udp-socket.ts); 0: none. */
+  queueBytes: number;
   onDatagram: OnDatagram;
   logger: Logger;
 }
@@ -32,7 +34,7 @@ export class UdpListener {
   }
 
   async start(): Promise<UdpAddress> {
-    const { host, port, recvBufferBytes, reader, onDatagram, logger } = this.#options;
+    const { host, port, recvBufferBytes, reader, queueBytes, onDatagram, logger } = this.#options;
     let socket;
     try {
       socket = await bindUdp({
@@ -41,6 +43,7 @@ export class UdpListener {
         reusePort: false,
         recvBufferBytes,
         reader,
+        queueBytes,
         onDatagram,
         onError: (error) => logger.error({ err: error }, 'UDP socket error'),
       });

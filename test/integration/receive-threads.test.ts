@@ -117,6 +117,8 @@ async function recordedReceivers(
       port: 0,
       recvBufferBytes: 0,
       reader: 'auto',
+      // A thread that reads into a queue, as by default: ending the receive thread must stop it too.
+      queueBytes: 1 << 20,
       parser: { sanitizeNames: true, maxNameLength: 200, maxTagsPerLine: 10, maxTagLength: 100, gaugeSigns: 'delta', authKeys: [], maxLineKeys: 1024 },
       maxSeries: 100,
       maxSetMembers: 100,

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -10,24 +11,33 @@ import { loadConfig } from '../../src/config/load.js';
 import type * as DaemonModule from '../../src/daemon.js';
 import type * as UdpModule from '../../src/ingest/udp.js';
 import { batchReaderMissing, bindUdp, readerFor, type BoundUdp } from '../../src/ingest/udp-socket.js';
+import { KernelUdpDrops } from '../../src/ingest/udp-drops.js';
 import { sendAndSettle, tempDir } from '../helpers/daemon.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 // CI and development run on Linux, where npm install must have built the batch reader:
 // a failed build would otherwise only show as a slower daemon.
 if (process.platform === 'linux') t.equal(batchReaderMissing(), undefined, 'npm install built the batch UDP reader');
-const readers = (['batch', 'dgram'] as const).filter((reader) => reader === 'dgram' || batchReaderMissing() === undefined);
+/** The batch reader's queue in these tests, where it has one. */
+const QUEUE_BYTES = 1 << 20;
+/** Each reader, and the batch reader reading into a queue from a thread of its own. */
+const readers = [
+  { name: 'batch', reader: 'batch', queueBytes: 0 },
+  { name: 'batch, queued', reader: 'batch', queueBytes: QUEUE_BYTES },
+  { name: 'dgram', reader: 'dgram', queueBytes: 0 },
+].filter(({ reader }) => reader === 'dgram' || batchReaderMissing() === undefined) as { name: string; reader: 'batch' | 'dgram'; queueBytes: number }[];
 
 /** A socket on host:0 that records every datagram as a copy of its bytes. */
-async function listen(t: Test, reader: 'batch' | 'dgram', host = '127.0.0.1', extra: { port?: number; reusePort?: boolean } = {}) {
+async function listen(t: Test, reader: 'batch' | 'dgram', host = '127.0.0.1', extra: { port?: number; reusePort?: boolean; queueBytes?: number; recvBufferBytes?: number } = {}) {
   const received: Buffer[] = [];
   const errors: Error[] = [];
   const socket = await bindUdp({
     host,
     port: extra.port ?? 0,
     reusePort: extra.reusePort ?? false,
-    recvBufferBytes: 1 << 20,
+    recvBufferBytes: extra.recvBufferBytes ?? 1 << 20,
     reader,
+    queueBytes: extra.queueBytes ?? 0,
     onDatagram: (buf, start, end) => received.push(Buffer.from(buf.subarray(start, end))),
     onError: (error) => errors.push(error),
   });
@@ -51,9 +61,9 @@ async function sendAll(socket: BoundUdp, datagrams: Buffer[], received: Buffer[]
   }
 }
 
-for (const reader of readers) {
-  t.test(`${reader}: every datagram arrives whole and in order, from empty to the largest UDP allows`, async (t) => {
-    const { socket, received, errors } = await listen(t, reader);
+for (const { name, reader, queueBytes } of readers) {
+  t.test(`${name}: every datagram arrives whole and in order, from empty to the largest UDP allows`, async (t) => {
+    const { socket, received, errors } = await listen(t, reader, '127.0.0.1', { queueBytes });
     t.match(socket, { address: '127.0.0.1', family: 'IPv4', reader });
     t.ok(socket.port > 0);
     t.ok(socket.recvBufferBytes >= 1 << 20, 'the requested receive buffer was granted (Linux reports it doubled)');
@@ -68,22 +78,22 @@ for (const reader of readers) {
     t.same(errors, []);
   });
 
-  t.test(`${reader}: IPv6 on ::1, and a host name resolved as dgram resolves it`, async (t) => {
-    const v6 = await listen(t, reader, '::1');
+  t.test(`${name}: IPv6 on ::1, and a host name resolved as dgram resolves it`, async (t) => {
+    const v6 = await listen(t, reader, '::1', { queueBytes });
     t.match(v6.socket, { address: '::1', family: 'IPv6' });
     await sendAll(v6.socket, [Buffer.from('v6:1|c')], v6.received, '::1');
     t.same(v6.received, [Buffer.from('v6:1|c')]);
-    const named = await listen(t, reader, 'localhost');
+    const named = await listen(t, reader, 'localhost', { queueBytes });
     t.match(named.socket, { address: '127.0.0.1', family: 'IPv4' });
   });
 
-  t.test(`${reader}: a port already taken is an EADDRINUSE error that names it`, async (t) => {
+  t.test(`${name}: a port already taken is an EADDRINUSE error that names it`, async (t) => {
     const { socket } = await listen(t, 'dgram');
-    await t.rejects(listen(t, reader, '127.0.0.1', { port: socket.port }), { code: 'EADDRINUSE', message: /EADDRINUSE/ });
+    await t.rejects(listen(t, reader, '127.0.0.1', { port: socket.port, queueBytes }), { code: 'EADDRINUSE', message: /EADDRINUSE/ });
   });
 
-  t.test(`${reader}: close stops delivery, and closing twice is harmless`, async (t) => {
-    const { socket, received } = await listen(t, reader);
+  t.test(`${name}: close stops delivery, and closing twice is harmless`, async (t) => {
+    const { socket, received } = await listen(t, reader, '127.0.0.1', { queueBytes });
     await sendAll(socket, [Buffer.from('before:1|c')], received);
     await socket.close();
     await socket.close();
@@ -95,6 +105,60 @@ for (const reader of readers) {
     t.same(received, [Buffer.from('before:1|c')]);
   });
 }
+
+/** Sends `count` datagrams of `bytes` each (`n:1|c`, padded with newlines) from a child process, while this one's event loop is held. */
+function sendWhileHeld(port: number, count: number, bytes: number): Buffer[] {
+  const script = `const s = require('node:dgram').createSocket('udp4'); let n = 0;
+    const datagram = (n) => (n + ':1|c').padEnd(${bytes}, '\\n');
+    (function next() { if (n === ${count}) return s.close(); s.send(datagram(n), ${port}, '127.0.0.1', (e) => { if (e) throw e; n++; next(); }); })();`;
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+  if (child.status !== 0) throw new Error(`the sender failed: ${child.stderr}`);
+  return Array.from({ length: count }, (_, n) => Buffer.from(`${n}:1|c`.padEnd(bytes, '\n')));
+}
+
+/** Waits until `received` stops growing (five turns of the loop, 20 ms apart, without a datagram). */
+async function settled(received: Buffer[]): Promise<void> {
+  let quiet = 0;
+  let last = -1;
+  const deadline = Date.now() + 5000;
+  while (quiet < 5 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    quiet = received.length === last ? quiet + 1 : 0;
+    last = received.length;
+  }
+}
+
+t.test('batch, queued: while the event loop is held, its thread empties the socket into the queue', { skip: batchReaderMissing() ?? false }, async (t) => {
+  // A receive buffer that takes about 900 of these: enough for the thread's wake-ups, too few for the burst.
+  const polled = await listen(t, 'batch', '127.0.0.1', { recvBufferBytes: 1 << 20 });
+  const queued = await listen(t, 'batch', '127.0.0.1', { recvBufferBytes: 1 << 20, queueBytes: 16 << 20 });
+  const sent = 4000;
+  sendWhileHeld(polled.socket.port, sent, 1000);
+  const queuedSent = sendWhileHeld(queued.socket.port, sent, 1000);
+  await settled(queued.received);
+  await settled(polled.received);
+  t.ok(polled.received.length < sent, `read on its own thread, the socket overflowed (${polled.received.length} of ${sent} received)`);
+  t.same(queued.received, queuedSent, 'with the queue, every datagram arrived, whole and in order');
+  t.same(queued.errors, []);
+});
+
+t.test('batch, queued: a full queue stops the reading; the kernel drops what comes on, and counts it', { skip: batchReaderMissing() ?? false }, async (t) => {
+  const { socket, received, errors } = await listen(t, 'batch', '127.0.0.1', { recvBufferBytes: 1 << 20, queueBytes: QUEUE_BYTES });
+  // Twice what the queue and the receive buffer hold.
+  const sent = sendWhileHeld(socket.port, 4000, 1000);
+  await settled(received);
+  const drops = new KernelUdpDrops(socket.port).read() ?? 0;
+  t.ok(received.length >= 1000 && received.length < sent.length, `the queue's worth and the receive buffer's received (${received.length})`);
+  t.equal(received.length + drops, sent.length, 'every datagram received or dropped by the kernel');
+  const index = (datagram: Buffer): number => Number(datagram.toString('latin1').split(':')[0]);
+  t.same(
+    received.filter((datagram) => !datagram.equals(sent[index(datagram)] as Buffer)),
+    [],
+    'each one received whole',
+  );
+  t.ok(received.every((datagram, i) => i === 0 || index(datagram) > index(received[i - 1] as Buffer)), 'in the order sent');
+  t.same(errors, []);
+});
 
 t.test('batch: sockets with reusePort share a port, and the kernel spreads senders over them', { skip: batchReaderMissing() ?? false }, async (t) => {
   const first = await listen(t, 'batch', '127.0.0.1', { reusePort: true });
@@ -113,43 +177,54 @@ t.test('batch: sockets with reusePort share a port, and the kernel spreads sende
   t.ok(first.received.length > 0 && second.received.length > 0, `both received (${first.received.length} and ${second.received.length})`);
 });
 
-t.test('batch: a worker thread that ends with its socket open closes it (the addon cleans up with its thread)', { skip: batchReaderMissing() ?? false }, async (t) => {
-  const addonPath = fileURLToPath(new URL('../../native/build/Release/udp_batch.node', import.meta.url));
-  const worker = new Worker(
-    `const { parentPort, workerData } = require('node:worker_threads');
-     const addon = require(workerData);
-     const handle = addon.open('127.0.0.1', 0, false, false);
-     addon.start(handle, new Uint8Array(4096), new Uint32Array(4), () => {});
-     parentPort.postMessage(addon.address(handle)[1]);`,
-    { eval: true, workerData: addonPath },
-  );
-  const [port] = (await once(worker, 'message')) as [number];
-  await worker.terminate();
-  // Only a closed descriptor frees the port; a live libuv handle would have aborted the process.
-  const { socket } = await listen(t, 'dgram', '127.0.0.1', { port });
-  t.equal(socket.port, port);
-});
+for (const { name, queueBytes } of readers.filter(({ reader }) => reader === 'batch')) {
+  t.test(`${name}: a worker thread that ends with its socket open closes it (the addon cleans up with its thread${queueBytes > 0 ? ', and stops its reading thread' : ''})`, { skip: batchReaderMissing() ?? false }, async (t) => {
+    const addonPath = fileURLToPath(new URL('../../native/build/Release/udp_batch.node', import.meta.url));
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const addon = require(workerData);
+       const handle = addon.open('127.0.0.1', 0, false, false);
+       addon.start(handle, new Uint8Array(4096), new Uint32Array(4), () => {}, ${queueBytes});
+       parentPort.postMessage(addon.address(handle)[1]);`,
+      { eval: true, workerData: addonPath },
+    );
+    const [port] = (await once(worker, 'message')) as [number];
+    await worker.terminate();
+    // Only a closed descriptor frees the port; a live libuv handle would have aborted the process.
+    const { socket } = await listen(t, 'dgram', '127.0.0.1', { port });
+    t.equal(socket.port, port);
+  });
 
-t.test('batch: a socket whose handle is collected without close() is closed by its finalizer', { skip: batchReaderMissing() ?? false }, async (t) => {
-  // In a child with --expose-gc: open and start a socket, drop the handle, collect it, then bind its port again.
-  const script = `
-    const addon = require(process.argv[1]);
-    const dgram = require('node:dgram');
-    const port = (() => {
-      const handle = addon.open('127.0.0.1', 0, false, false);
-      addon.start(handle, new Uint8Array(4096), new Uint32Array(4), () => {});
-      return addon.address(handle)[1];
-    })();
-    (async () => {
-      // Finalizers run after the collection, from the event loop; the poll handle closes a turn later.
-      for (let i = 0; i < 10; i++) { globalThis.gc(); await new Promise((resolve) => setImmediate(resolve)); }
-      const socket = dgram.createSocket('udp4');
-      socket.on('error', (error) => { console.log(error.code); socket.close(); });
-      socket.bind(port, '127.0.0.1', () => { console.log('bound again'); socket.close(); });
-    })();`;
-  const child = spawnSync(process.execPath, ['--expose-gc', '-e', script, fileURLToPath(new URL('../../native/build/Release/udp_batch.node', import.meta.url))], { encoding: 'utf8', timeout: 20_000 });
-  t.equal(child.stdout.trim(), 'bound again', child.stderr);
-  t.equal(child.status, 0);
+  t.test(`${name}: a socket whose handle is collected without close() is closed by its finalizer`, { skip: batchReaderMissing() ?? false }, async (t) => {
+    // In a child with --expose-gc: open and start a socket, drop the handle, collect it, then bind its port again.
+    const script = `
+      const addon = require(process.argv[1]);
+      const dgram = require('node:dgram');
+      const port = (() => {
+        const handle = addon.open('127.0.0.1', 0, false, false);
+        addon.start(handle, new Uint8Array(4096), new Uint32Array(4), () => {}, ${queueBytes});
+        return addon.address(handle)[1];
+      })();
+      (async () => {
+        // Finalizers run after the collection, from the event loop; the poll handle closes a turn later.
+        for (let i = 0; i < 10; i++) { globalThis.gc(); await new Promise((resolve) => setImmediate(resolve)); }
+        const socket = dgram.createSocket('udp4');
+        socket.on('error', (error) => { console.log(error.code); socket.close(); });
+        socket.bind(port, '127.0.0.1', () => { console.log('bound again'); socket.close(); });
+      })();`;
+    const child = spawnSync(process.execPath, ['--expose-gc', '-e', script, fileURLToPath(new URL('../../native/build/Release/udp_batch.node', import.meta.url))], { encoding: 'utf8', timeout: 20_000 });
+    t.equal(child.stdout.trim(), 'bound again', child.stderr);
+    t.equal(child.status, 0);
+  });
+}
+
+t.test('batch: a queue too small for two of the largest datagrams is refused', { skip: batchReaderMissing() ?? false }, async (t) => {
+  const addon = createRequire(import.meta.url)('../../native/build/Release/udp_batch.node') as { open: (...args: unknown[]) => object; start: (...args: unknown[]) => void; close: (handle: object) => void };
+  const handle = addon.open('127.0.0.1', 0, false, false);
+  t.teardown(() => addon.close(handle));
+  // Slots of 1024 bytes: a record takes 1028, and the queue must hold two.
+  t.throws(() => addon.start(handle, new Uint8Array(4096), new Uint32Array(4), () => {}, 2055), { code: 'EINVAL', message: /queueBytes must be 0 or hold two/ });
+  t.doesNotThrow(() => addon.start(handle, new Uint8Array(4096), new Uint32Array(4), () => {}, 2056));
 });
 
 t.test('auto without the batch reader reads with dgram, and the daemon says why', async (t) => {
@@ -174,7 +249,7 @@ t.test('auto without the batch reader reads with dgram, and the daemon says why'
   const addresses = await daemon.start();
   t.teardown(() => daemon.stop());
   t.equal(addresses.udp.reader, 'dgram');
-  t.match(lines.find((line) => line.msg === 'listening'), { udpReader: 'dgram' });
+  t.match(lines.find((line) => line.msg === 'listening'), { udpReader: 'dgram', udpQueueBytes: 0 });
   t.match(lines.find((line) => line.why !== undefined), {
     level: process.platform === 'linux' ? 40 : 30,
     why: 'it was not built',

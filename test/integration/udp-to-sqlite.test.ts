@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { readMetrics, sendAndSettle, startDaemon, type MetricRow } from '../helpers/daemon.js';
+import { batchReaderMissing } from '../../src/ingest/udp-socket.js';
 
 // 2026-01-05T10:20:02Z: two seconds into a minute, so the first samples land
 // in that minute's first 5-second interval.
@@ -152,8 +153,8 @@ t.test('the start-up warm-up of the parser and registry leaves no trace in the d
 t.test('datagrams the kernel dropped are counted, served, written and warned about', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
   const clock = new FakeClock(START_MS);
   const logs: { msg: string; level: number; [key: string]: unknown }[] = [];
-  // The smallest buffer the kernel grants: a few datagrams of 1000 bytes.
-  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { udpRecvBufferBytes: 1024 }, (line) => logs.push(line));
+  // The smallest buffer the kernel grants: a few datagrams of 1000 bytes; and no queue to take them from it meanwhile.
+  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { udpRecvBufferBytes: 1024, udpQueueBytes: 0 }, (line) => logs.push(line));
   const metricsUrl = `http://127.0.0.1:${addresses.http?.port}/metrics`;
   const served = async (): Promise<number> => Number(/^dattss_udp_drops_total (\d+)$/m.exec(await (await fetch(metricsUrl)).text())?.[1]);
   t.equal(await served(), 0);
@@ -186,6 +187,28 @@ t.test('datagrams the kernel dropped are counted, served, written and warned abo
   await daemon.written();
   t.equal(logs.filter((entry) => /kernel dropped datagrams/.test(entry.msg)).length, 1, 'no warning for a minute without drops');
   t.match(byName(readMetrics(dbPath, `ts = ${ts + 60}`), 'dattss.udp_drops'), { value: 0 });
+});
+
+t.test('with the UDP queue (the default), a burst the receive buffer cannot hold is all received and stored', { skip: batchReaderMissing() ?? false }, async (t) => {
+  const clock = new FakeClock(START_MS);
+  // About 900 of the datagrams fit the receive buffer; the queue (32 MiB) takes the rest while the event loop is held.
+  const logs: { msg: string; [key: string]: unknown }[] = [];
+  const { daemon, addresses, dbPath } = await startDaemon(t, clock, { udpRecvBufferBytes: 1 << 20 }, (line) => logs.push(line));
+  t.match(logs.find((line) => line.msg === 'listening'), { udpReader: 'batch', udpQueueBytes: 32 * 2 ** 20 }, 'the listening line says so');
+  const sent = 4000;
+  const line = `burst:1|c${'\n'.repeat(991)}`;
+  const sender = `const s = require('node:dgram').createSocket('udp4'); let n = 0;
+    (function next() { if (n === ${sent}) return s.close(); s.send(${JSON.stringify(line)}, ${addresses.udp.port}, '127.0.0.1', (e) => { if (e) throw e; n++; next(); }); })();`;
+  const child = spawnSync(process.execPath, ['-e', sender], { encoding: 'utf8', timeout: 20_000 });
+  t.equal(child.status, 0, child.stderr);
+  const deadline = Date.now() + 5000;
+  while (daemon.stats().packetsReceived < sent && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+  t.equal(daemon.stats().packetsReceived, sent, 'every datagram received');
+  clock.advance(MINUTE_START_MS + 60_000 - clock.now());
+  await daemon.written();
+  const ts = MINUTE_START_MS / 1000;
+  t.match(byName(readMetrics(dbPath), 'burst'), { ts, value: sent });
+  t.match(byName(readMetrics(dbPath), 'dattss.udp_drops'), { value: 0 });
 });
 
 t.test('a receive buffer smaller than requested is warned about at start', async (t) => {

@@ -325,6 +325,12 @@ t.test('the HTTP server and admin interface off loopback need a token or --insec
   t.match(tooLong.problems, ['token (from --token): expected a string of at most 1000 characters, got (hidden)']);
 });
 
+t.test('udpQueueBytes is 0 (no queue) or at least 1 MiB', async (t) => {
+  t.same(loadError(t, { flags: { udpQueueBytes: '1048575' } }).problems, ['udpQueueBytes: expected 0 (no queue) or at least 1048576 (1 MiB), got 1048575']);
+  t.equal(loadConfig({ flags: { udpQueueBytes: '1048576' } }).udpQueueBytes, 1048576);
+  t.equal(loadConfig({ env: { DATTSS_UDP_QUEUE_BYTES: '0' } }).udpQueueBytes, 0);
+});
+
 t.test('an unreadable file, invalid JSON and a non-object give DATTSS_CONFIG_FILE', async (t) => {
   const dir = tempDir(t);
   const missing = join(dir, 'missing.json');
