@@ -11,6 +11,14 @@ import { startBareReceiver, startDattss, startEtsy } from './lib/targets.js';
 
 export const MAX_LOSS = 0.001;
 /**
+ * A trial passes only if the daemon had nearly caught up when the sender
+ * stopped: what it took afterwards (from its socket buffer and its queue,
+ * udpQueueBytes) under this many seconds of the load. Otherwise a queue of
+ * 32 MiB could hide, over a 5-second trial, a daemon falling behind by a
+ * tenth of the rate.
+ */
+export const MAX_BACKLOG_SECONDS = 0.25;
+/**
  * `dattss+N`: dattss receiving in N threads (`--receive-threads N`); `dattss/dgram`: dattss
  * reading with Node's dgram (`--udp-reader dgram`); `node`, `node/batch`: the bare receiver on
  * Node's dgram or on the batch reader.
@@ -76,7 +84,9 @@ export async function trial(senderBinary, { target: name, rate, perDatagram, ser
     const receivedBefore = await target.received();
     const cpuBefore = cpuSeconds(target.pid);
     const sent = await send(senderBinary, { port: target.port, lines: Math.round(rate * seconds), perDatagram, series, rate, maxSeconds: seconds * 3 });
-    const received = (await settledCount(target)) - receivedBefore;
+    const receivedWhenSent = await target.received();
+    const settled = await settledCount(target);
+    const received = settled - receivedBefore;
     const result = {
       target: name,
       rate,
@@ -86,6 +96,8 @@ export async function trial(senderBinary, { target: name, rate, perDatagram, ser
       sentRate: sent.lines / sent.seconds,
       received,
       loss: 1 - received / sent.lines,
+      // Lines the daemon took after the sender stopped, in seconds of the load.
+      backlogSeconds: (settled - receivedWhenSent) / (sent.lines / sent.seconds),
       kernelDrops: udpDrops(target.port) - dropsBefore,
       // dattss's own count of them (dattss_udp_drops_total), which should agree.
       ownDrops: ownDropsBefore === undefined ? undefined : (await target.drops()) - ownDropsBefore,
@@ -124,7 +136,7 @@ async function storedTotalsMatch(dbPath, sends) {
 
 /**
  * The highest rate (from a geometric ladder) at which a target loses less
- * than 0.1%; stops at the first failing step. Returns that trial and all
+ * than 0.1% and keeps up (MAX_BACKLOG_SECONDS); stops at the first failing step. Returns that trial and all
  * steps; `best.atLadderTop` when no step failed, so the target may take more.
  */
 export async function maxRate(senderBinary, { target, perDatagram, series, seconds, fromRate, factor, maxSteps, log, warm, sustained }) {
@@ -135,7 +147,7 @@ export async function maxRate(senderBinary, { target, perDatagram, series, secon
     const result = await trial(senderBinary, { target, rate, perDatagram, series, seconds, warm, sustained });
     steps.push(result);
     log(result);
-    if (result.loss >= MAX_LOSS) break;
+    if (result.loss >= MAX_LOSS || result.backlogSeconds > MAX_BACKLOG_SECONDS) break;
     best = result;
   }
   if (best !== undefined) best.atLadderTop = best === steps.at(-1);
