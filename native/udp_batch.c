@@ -564,6 +564,22 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* queued(receiver) → bytes waiting in the queue, records' lengths and padding included; 0 without a queue. */
+static napi_value js_queued(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  receiver *r = receiver_call(env, info, 1, argv);
+  if (r == NULL) return NULL;
+  size_t bytes = 0;
+  if (r->queued && !r->shut) {
+    /* tail first: head only grows, so it is read no older than tail and the difference cannot wrap. */
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    bytes = atomic_load_explicit(&r->head, memory_order_acquire) - tail;
+  }
+  napi_value result;
+  CHECK(napi_create_double(env, (double)bytes, &result));
+  return result;
+}
+
 /* close(receiver): stops reading; the socket is closed. Idempotent. */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -579,6 +595,7 @@ NAPI_MODULE_INIT() {
       {"address", NULL, js_address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"recvBufferSize", NULL, js_recv_buffer_size, NULL, NULL, NULL, napi_enumerable, NULL},
       {"start", NULL, js_start, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"queued", NULL, js_queued, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof *properties, properties) != napi_ok) return NULL;

@@ -306,6 +306,7 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
       }
       const kernelDrops = new KernelUdpDrops(addresses.udp.port);
       selfMetrics.kernelUdpDrops = () => kernelDrops.read();
+      selfMetrics.udpQueuedBytes = () => udp.queuedBytes();
       startedMs = clock.now();
       scheduler.start();
       state = 'running';
@@ -498,8 +499,8 @@ export function createDaemon(config: Readonly<Config>, options: DaemonOptions = 
     const drops = selfMetrics.kernelUdpDrops?.();
     if (drops === undefined || drops <= dropsWarned) return;
     logger.warn(
-      { component: 'udp', dropped: drops - dropsWarned, recvBufferBytes: config.udpRecvBufferBytes, receiveThreads: config.receiveThreads },
-      'the kernel dropped datagrams that found the UDP receive buffer full: raise udpRecvBufferBytes (and net.core.rmem_max) for bursts, receiveThreads for sustained load',
+      { component: 'udp', dropped: drops - dropsWarned, recvBufferBytes: config.udpRecvBufferBytes, udpQueueBytes: config.udpQueueBytes, receiveThreads: config.receiveThreads },
+      'the kernel dropped datagrams that found the UDP receive buffer full: raise udpQueueBytes or udpRecvBufferBytes (and net.core.rmem_max) for bursts, receiveThreads for sustained load',
     );
     dropsWarned = drops;
   }

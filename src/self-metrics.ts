@@ -31,6 +31,8 @@ export class SelfMetrics {
    * platform cannot tell, and then the counter is left out.
    */
   kernelUdpDrops: (() => number | undefined) | undefined = undefined;
+  /** Bytes waiting in the UDP readers' queues (udpQueueBytes), once they are bound. */
+  udpQueuedBytes: () => number = () => 0;
   readonly #reported = new Map<string, number>();
 
   constructor(prefix: string) {
@@ -74,6 +76,7 @@ export class SelfMetrics {
   gauges(registry: Registry): SelfMetric[] {
     return [
       { name: 'series_live', value: registry.size, help: 'Series held in memory.' },
+      { name: 'udp_queue_bytes', value: this.udpQueuedBytes(), help: 'Bytes of datagrams waiting in the UDP readers\' queues (udpQueueBytes).' },
       { name: 'flush_backlog', value: this.flushBacklog, help: 'Batches waiting to be written while the database fails.' },
       { name: 'flush_duration_ms', value: this.lastFlushDurationMs, help: 'Duration of the latest minute flush, in ms.' },
       { name: 'rss_bytes', value: memoryUsage.rss(), help: 'Resident memory of the daemon process, every thread included, in bytes.' },

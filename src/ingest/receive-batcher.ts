@@ -87,5 +87,5 @@ export class ReceiveBatcher {
 }
 
 function emptyBatch(): Batch {
-  return { type: 'batch', id: null, packets: 0, lines: 0, badLines: 0, series: emptySeriesBatch(), partials: [], samples: [], events: [], checks: [], quotes: [] };
+  return { type: 'batch', id: null, packets: 0, lines: 0, badLines: 0, series: emptySeriesBatch(), partials: [], samples: [], events: [], checks: [], quotes: [], queuedBytes: 0 };
 }

@@ -50,6 +50,8 @@ export interface Batch {
   checks: ServiceCheck[];
   /** The first bad lines, each cut to a little more than the log quotes (ingest/bad-line-log.ts). */
   quotes: [reason: BadLineReason, line: Uint8Array][];
+  /** Bytes waiting in the thread's UDP queue when it handed the batch over (set by the thread; 0 from the batcher). */
+  queuedBytes: number;
 }
 
 export type ToReceiver = { type: 'flush'; id: number } | { type: 'stop'; id: number };

@@ -31,7 +31,7 @@ const post = (message: FromReceiver): void => port.postMessage(message, message.
 // On a throwaway batcher: optimized code is shared by all instances of the classes.
 const warmUp = new ReceiveBatcher({ ...data, maxSeries: WARM_UP_SERIES }, () => warmUp.take(null));
 feedWarmUpPackets((packet) => warmUp.packet(packet));
-const batcher = new ReceiveBatcher(data, () => post(batcher.take(null)));
+const batcher = new ReceiveBatcher(data, () => postBatch(null));
 
 let checker: ReturnType<typeof setInterval> | undefined;
 let checks = 0;
@@ -57,7 +57,13 @@ function check(): void {
 function handOver(id: number | null): void {
   if (checker !== undefined) clearInterval(checker);
   checker = undefined;
-  post(batcher.take(id));
+  postBatch(id);
+}
+
+function postBatch(id: number | null): void {
+  const batch = batcher.take(id);
+  batch.queuedBytes = socket?.queuedBytes() ?? 0;
+  post(batch);
 }
 
 let socket: BoundUdp | undefined;

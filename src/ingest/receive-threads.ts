@@ -39,6 +39,8 @@ interface Receiver {
   worker: Worker;
   /** Requests sent and not yet answered, by id. */
   waiting: Map<number, () => void>;
+  /** Its UDP queue's bytes as of its latest batch. */
+  queuedBytes: number;
 }
 
 /**
@@ -79,6 +81,11 @@ export class ReceiveThreads {
   /** Threads listening now (fewer than `count` while one that died is being replaced). */
   get listening(): number {
     return this.#receivers.length;
+  }
+
+  /** Bytes waiting in the threads' UDP queues, as of each thread's latest batch (about a second old at most under load). */
+  queuedBytes(): number {
+    return this.#receivers.reduce((sum, receiver) => sum + receiver.queuedBytes, 0);
   }
 
   /** Resolves when every thread has handed over what it held (each batch already given to onBatch). */
@@ -122,7 +129,7 @@ export class ReceiveThreads {
     const threadData: ReceiveThreadData = { ...data, port, reusePort: count > 1 };
     // The thread runs the same kind of file as this one: .js from dist/, .ts under the test runner.
     const worker = new Worker(new URL(`./receive-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url), { workerData: threadData });
-    const receiver: Receiver = { worker, waiting: new Map() };
+    const receiver: Receiver = { worker, waiting: new Map(), queuedBytes: 0 };
     return new Promise((resolve, reject) => {
       let listening = false;
       worker.on('message', (message: FromReceiver) => {
@@ -142,6 +149,7 @@ export class ReceiveThreads {
             logger.error({ error: message.message }, 'UDP socket error');
             break;
           case 'batch': {
+            receiver.queuedBytes = message.queuedBytes;
             try {
               onBatch(message);
             } catch (error) {

@@ -47,6 +47,8 @@ export interface BoundUdp {
   /** Why the requested receive buffer was refused; the kernel default is kept. */
   recvBufferError: Error | undefined;
   reader: ActiveUdpReader;
+  /** Bytes of datagrams waiting in the batch reader's queue now; 0 without one. */
+  queuedBytes(): number;
   /** Stops receiving; datagrams still queued in the kernel are discarded with the socket. */
   close(): Promise<void>;
 }
@@ -58,6 +60,8 @@ interface UdpBatchAddon {
   recvBufferSize(handle: object, bytes: number): number;
   /** Calls onBatch(count) with `count` datagrams in the slots, or with -errno; with queueBytes above 0, from a queue a thread reads into. */
   start(handle: object, buffer: Uint8Array, lengths: Uint32Array, onBatch: (count: number) => void, queueBytes: number): void;
+  /** Bytes waiting in the queue (record headers included); 0 without one. */
+  queued(handle: object): number;
   close(handle: object): void;
 }
 
@@ -101,7 +105,7 @@ export async function bindUdp(options: BindUdpOptions): Promise<BoundUdp> {
 
 async function bindBatch(options: BindUdpOptions): Promise<BoundUdp> {
   if ('why' in addon) throw new Error(`the batch UDP reader is not available: ${addon.why}`);
-  const { open, address, recvBufferSize, start, close } = addon.addon;
+  const { open, address, recvBufferSize, start, queued, close } = addon.addon;
   const ipv6 = isIPv6(options.host);
   // dgram resolves a name for the socket's family; so does this.
   const literal = isIP(options.host) !== 0 ? options.host : (await lookup(options.host, { family: ipv6 ? 6 : 4 })).address;
@@ -129,6 +133,7 @@ async function bindBatch(options: BindUdpOptions): Promise<BoundUdp> {
       recvBufferBytes: recvBufferSize(handle, 0),
       recvBufferError,
       reader: 'batch',
+      queuedBytes: () => queued(handle),
       close: async () => close(handle),
     };
   } catch (error) {
@@ -160,6 +165,7 @@ async function bindDgram(options: BindUdpOptions): Promise<BoundUdp> {
     recvBufferBytes: socket.getRecvBufferSize(),
     recvBufferError,
     reader: 'dgram',
+    queuedBytes: () => 0,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -57,7 +57,12 @@ export class UdpListener {
     return { address: socket.address, port: socket.port, family: socket.family, recvBufferBytes: socket.recvBufferBytes, reader: socket.reader };
   }
 
-  /** Stops receiving; datagrams still queued in the kernel are discarded with the socket. */
+  /** Bytes of datagrams waiting in the batch reader's queue (udpQueueBytes); 0 without one or a socket. */
+  queuedBytes(): number {
+    return this.#socket?.queuedBytes() ?? 0;
+  }
+
+  /** Stops receiving; datagrams still queued in the kernel or the reader's queue are discarded with the socket. */
   async stop(): Promise<void> {
     const socket = this.#socket;
     this.#socket = undefined;

@@ -156,6 +156,8 @@ t.test('a receive thread that ends unasked is replaced on the same port', async 
   await receivers.flush();
   t.equal(batches.length, before + 1);
   t.type(batches.at(-1)?.id, 'number', 'an answer to the request');
+  t.equal(batches.at(-1)?.queuedBytes, 0, 'the batch tells how full its UDP queue was: empty, all read');
+  t.equal(receivers.queuedBytes(), 0, 'the sum over the threads, as of their latest batches');
 });
 
 t.test("a batch the daemon's thread cannot merge is counted and logged, and the next ones merge", async (t) => {

@@ -135,8 +135,13 @@ t.test('batch, queued: while the event loop is held, its thread empties the sock
   const sent = 4000;
   sendWhileHeld(polled.socket.port, sent, 1000);
   const queuedSent = sendWhileHeld(queued.socket.port, sent, 1000);
+  // The event loop has not run since: what the thread read waits in the queue, each with a 4-byte length.
+  const waiting = queued.socket.queuedBytes();
+  t.ok(waiting > 0 && waiting <= sent * 1004, `${waiting} bytes queued`);
+  t.equal(polled.socket.queuedBytes(), 0, 'no queue, nothing queued');
   await settled(queued.received);
   await settled(polled.received);
+  t.equal(queued.socket.queuedBytes(), 0, 'all taken from the queue');
   t.ok(polled.received.length < sent, `read on its own thread, the socket overflowed (${polled.received.length} of ${sent} received)`);
   t.same(queued.received, queuedSent, 'with the queue, every datagram arrived, whole and in order');
   t.same(queued.errors, []);

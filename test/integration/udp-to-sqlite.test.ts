@@ -182,7 +182,7 @@ t.test('datagrams the kernel dropped are counted, served, written and warned abo
   t.match(byName(readMetrics(dbPath), 'big'), { ts, value: sent - dropped }, 'the lines received are all stored');
   t.match(byName(readMetrics(dbPath), 'dattss.bad_lines'), { value: 0 });
   const warnings = logs.filter((entry) => entry.level === 40 && /kernel dropped datagrams/.test(entry.msg));
-  t.match(warnings, [{ component: 'udp', dropped, recvBufferBytes: 1024, receiveThreads: 0 }], 'one warning for the minute');
+  t.match(warnings, [{ component: 'udp', dropped, recvBufferBytes: 1024, udpQueueBytes: 0, receiveThreads: 0, msg: /raise udpQueueBytes or udpRecvBufferBytes/ }], 'one warning for the minute');
   clock.advance(60_000);
   await daemon.written();
   t.equal(logs.filter((entry) => /kernel dropped datagrams/.test(entry.msg)).length, 1, 'no warning for a minute without drops');
@@ -204,6 +204,8 @@ t.test('with the UDP queue (the default), a burst the receive buffer cannot hold
   const deadline = Date.now() + 5000;
   while (daemon.stats().packetsReceived < sent && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
   t.equal(daemon.stats().packetsReceived, sent, 'every datagram received');
+  const metrics = await (await fetch(`http://127.0.0.1:${addresses.http?.port}/metrics`)).text();
+  t.match(metrics, /^dattss_udp_queue_bytes 0$/m, 'and the queue is empty again');
   clock.advance(MINUTE_START_MS + 60_000 - clock.now());
   await daemon.written();
   const ts = MINUTE_START_MS / 1000;

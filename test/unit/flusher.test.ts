@@ -43,6 +43,7 @@ const SELF_METRIC_NAMES = [
   'internal_errors',
   'tcp_connections_refused',
   'series_live',
+  'udp_queue_bytes',
   'flush_backlog',
   'flush_duration_ms',
   'rss_bytes',
