@@ -136,20 +136,28 @@ async function storedTotalsMatch(dbPath, sends) {
 
 /**
  * The highest rate (from a geometric ladder) at which a target loses less
- * than 0.1% and keeps up (MAX_BACKLOG_SECONDS); stops at the first failing step. Returns that trial and all
- * steps; `best.atLadderTop` when no step failed, so the target may take more.
+ * than 0.1% and keeps up (MAX_BACKLOG_SECONDS): it climbs from `fromRate` and
+ * stops at the first failing step, or, when `fromRate` itself fails, steps
+ * down until a rate passes, so that a slow target (or a slow hour) still gets
+ * a figure. Returns that trial and all steps; `best.atLadderTop` when no step
+ * failed, so the target may take more; no best when every step failed.
  */
 export async function maxRate(senderBinary, { target, perDatagram, series, seconds, fromRate, factor, maxSteps, log, warm, sustained }) {
   let best;
+  let descending = false;
   const steps = [];
   let rate = fromRate;
-  for (let step = 0; step < maxSteps; step++, rate = Math.round(rate * factor)) {
+  for (let step = 0; step < maxSteps; step++) {
     const result = await trial(senderBinary, { target, rate, perDatagram, series, seconds, warm, sustained });
     steps.push(result);
     log(result);
-    if (result.loss >= MAX_LOSS || result.backlogSeconds > MAX_BACKLOG_SECONDS) break;
-    best = result;
+    const passed = result.loss < MAX_LOSS && result.backlogSeconds <= MAX_BACKLOG_SECONDS;
+    if (passed) best = result;
+    if (descending ? passed : !passed && step > 0) break;
+    // The first step failed: down from here.
+    if (!passed) descending = true;
+    rate = Math.round(descending ? rate / factor : rate * factor);
   }
-  if (best !== undefined) best.atLadderTop = best === steps.at(-1);
+  if (best !== undefined) best.atLadderTop = best === steps.at(-1) && !descending;
   return { best, steps };
 }
