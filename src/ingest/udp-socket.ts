@@ -49,7 +49,7 @@ export interface BoundUdp {
   reader: ActiveUdpReader;
   /** Bytes of datagrams waiting in the batch reader's queue now; 0 without one. */
   queuedBytes(): number;
-  /** Stops receiving; datagrams still queued in the kernel are discarded with the socket. */
+  /** Stops receiving; datagrams still in the kernel's buffer or the reader's queue are discarded with the socket. */
   close(): Promise<void>;
 }
 
