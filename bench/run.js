@@ -143,7 +143,7 @@ async function loadSuite() {
     }
   }
   if (receiveThreads === undefined) return;
-  console.log(`\nThe same, dattss with --receive-threads ${receiveThreads} beside dattss as it is by default:\n`);
+  console.log(`\nThe same, dattss with --receive-threads ${receiveThreads} beside dattss as it is by default (threads judged by loss alone: they hold lines until a hand-over, which the backlog cannot tell apart):\n`);
   console.log('| lines/datagram | series | threaded lines/s | default lines/s | ratio | threaded µs CPU/line | default µs CPU/line | threaded peak RSS | rows exact |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const { shape, dattss, threaded } of rows) {
