@@ -83,7 +83,7 @@ export class ReceiveThreads {
     return this.#receivers.length;
   }
 
-  /** Bytes waiting in the threads' UDP queues, as of each thread's latest batch (about a second old at most under load). */
+  /** Bytes waiting in the threads' UDP queues, as of each thread's latest batch (at most about 5 s old: the tick asks each thread for one). */
   queuedBytes(): number {
     return this.#receivers.reduce((sum, receiver) => sum + receiver.queuedBytes, 0);
   }

@@ -14,6 +14,7 @@ import { batchReaderMissing, bindUdp, readerFor, type BoundUdp } from '../../src
 import { KernelUdpDrops } from '../../src/ingest/udp-drops.js';
 import { sendAndSettle, tempDir } from '../helpers/daemon.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { sendFromChild } from '../helpers/held-sender.js';
 
 // CI and development run on Linux, where npm install must have built the batch reader:
 // a failed build would otherwise only show as a slower daemon.
@@ -108,12 +109,10 @@ for (const { name, reader, queueBytes } of readers) {
 
 /** Sends `count` datagrams of `bytes` each (`n:1|c`, padded with newlines) from a child process, while this one's event loop is held. */
 function sendWhileHeld(port: number, count: number, bytes: number): Buffer[] {
-  const script = `const s = require('node:dgram').createSocket('udp4'); let n = 0;
-    const datagram = (n) => (n + ':1|c').padEnd(${bytes}, '\\n');
-    (function next() { if (n === ${count}) return s.close(); s.send(datagram(n), ${port}, '127.0.0.1', (e) => { if (e) throw e; n++; next(); }); })();`;
-  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+  const datagrams = Array.from({ length: count }, (_, n) => `${n}:1|c`.padEnd(bytes, '\n'));
+  const child = sendFromChild(port, datagrams);
   if (child.status !== 0) throw new Error(`the sender failed: ${child.stderr}`);
-  return Array.from({ length: count }, (_, n) => Buffer.from(`${n}:1|c`.padEnd(bytes, '\n')));
+  return datagrams.map((datagram) => Buffer.from(datagram));
 }
 
 /** Waits until `received` stops growing (five turns of the loop, 20 ms apart, without a datagram). */

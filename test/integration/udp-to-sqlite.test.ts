@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { sendFromChild } from '../helpers/held-sender.js';
 import { readMetrics, sendAndSettle, startDaemon, type MetricRow } from '../helpers/daemon.js';
 import { batchReaderMissing } from '../../src/ingest/udp-socket.js';
 
@@ -150,14 +150,6 @@ t.test('the start-up warm-up of the parser and registry leaves no trace in the d
   t.equal(readMetrics(dbPath, "name = 'dattss.lines_received'")[0]?.value, 0);
 });
 
-/** Sends `line` `count` times from a child process; the daemon does not read meanwhile, as spawnSync holds the event loop. */
-function sendWhileHeld(t: Test, port: number, line: string, count: number): void {
-  const sender = `const s = require('node:dgram').createSocket('udp4'); let n = 0;
-    (function next() { if (n === ${count}) return s.close(); s.send(${JSON.stringify(line)}, ${port}, '127.0.0.1', (e) => { if (e) throw e; n++; next(); }); })();`;
-  const child = spawnSync(process.execPath, ['-e', sender], { encoding: 'utf8', timeout: 20_000 });
-  t.equal(child.status, 0, child.stderr);
-}
-
 t.test('datagrams the kernel dropped are counted, served, written and warned about', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
   const clock = new FakeClock(START_MS);
   const logs: { msg: string; level: number; [key: string]: unknown }[] = [];
@@ -169,7 +161,9 @@ t.test('datagrams the kernel dropped are counted, served, written and warned abo
   const sent = 200;
   // 1000 bytes: one line and empty ones, which are not lines.
   const line = `big:1|c${'\n'.repeat(993)}`;
-  sendWhileHeld(t, addresses.udp.port, line, sent);
+  // The daemon does not read while the child sends.
+  const child = sendFromChild(addresses.udp.port, Array<string>(sent).fill(line));
+  t.equal(child.status, 0, child.stderr);
   const deadline = Date.now() + 5000;
   let dropped = await served();
   while (daemon.stats().packetsReceived + dropped < sent && Date.now() < deadline) {
@@ -201,7 +195,9 @@ t.test('with the UDP queue (the default), a burst the receive buffer cannot hold
   t.match(logs.find((line) => line.msg === 'listening'), { udpReader: 'batch', udpQueueBytes: 32 * 2 ** 20 }, 'the listening line says so');
   const sent = 4000;
   const line = `burst:1|c${'\n'.repeat(991)}`;
-  sendWhileHeld(t, addresses.udp.port, line, sent);
+  // The daemon does not read while the child sends.
+  const child = sendFromChild(addresses.udp.port, Array<string>(sent).fill(line));
+  t.equal(child.status, 0, child.stderr);
   const deadline = Date.now() + 5000;
   while (daemon.stats().packetsReceived < sent && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
   t.equal(daemon.stats().packetsReceived, sent, 'every datagram received');
